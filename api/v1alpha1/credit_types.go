@@ -1,0 +1,161 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// CreditRate is a price per unit of time.
+type CreditRate struct {
+	// hour is the price of one hour of one unit (one GPU of the product).
+	// +required
+	Hour Amount `json:"hour"`
+}
+
+// CreditPrice is how much a product costs.
+type CreditPrice struct {
+	// per is the price per unit of time.
+	// +required
+	Per CreditRate `json:"per"`
+}
+
+// ResourceCreditSpec prices a product.
+type ResourceCreditSpec struct {
+	// product_name is the product priced, a GPU model as NVML names it.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=256
+	// +required
+	ProductName string `json:"product_name"`
+	// credit is the price.
+	// +required
+	Credit CreditPrice `json:"credit"`
+	// annotations are free-form notes, such as priceUnit: €.
+	// +optional
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// ResourceCreditStatus is what the manager observed of a ResourceCredit.
+type ResourceCreditStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// conditions describe the price.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// ResourceCredit is the price per hour of a product (a GPU model) in this zone.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=rc;resourcecredit,categories=dora
+// +kubebuilder:printcolumn:name="Product",type=string,JSONPath=`.spec.product_name`
+// +kubebuilder:printcolumn:name="Per Hour",type=number,JSONPath=`.spec.credit.per.hour`
+// +kubebuilder:printcolumn:name="Unit",type=string,JSONPath=`.spec.annotations.priceUnit`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type ResourceCredit struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the price.
+	// +required
+	Spec ResourceCreditSpec `json:"spec"`
+
+	// status is what the manager observed.
+	// +optional
+	Status ResourceCreditStatus `json:"status,omitempty"`
+}
+
+// ResourceCreditList is a list of ResourceCredits.
+// +kubebuilder:object:root=true
+type ResourceCreditList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []ResourceCredit `json:"items"`
+}
+
+// UserCreditSpec names whose credits these are.
+type UserCreditSpec struct {
+	// user is the Dora User; defaults to the object's name.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	User string `json:"user,omitempty"`
+}
+
+// ZoneCredits is a user's spending in one zone for the current week.
+type ZoneCredits struct {
+	// zone is the zone.
+	// +required
+	Zone string `json:"zone"`
+	// weekly is the budget for the week.
+	// +optional
+	Weekly Amount `json:"weekly,omitempty"`
+	// used is what the user's workloads have spent this week.
+	// +optional
+	Used Amount `json:"used,omitempty"`
+	// remaining is weekly minus used, never below zero.
+	// +optional
+	Remaining Amount `json:"remaining,omitempty"`
+	// weekStart is when the current week began.
+	// +optional
+	WeekStart *metav1.Time `json:"weekStart,omitempty"`
+	// exhausted is true once the budget is spent; the user's workloads are paused until reset.
+	// +optional
+	Exhausted bool `json:"exhausted,omitempty"`
+}
+
+// UserCreditStatus is a user's spending, written by the credit controller.
+type UserCreditStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// zones is the spending per zone.
+	// +listType=map
+	// +listMapKey=zone
+	// +optional
+	Zones []ZoneCredits `json:"zones,omitempty"`
+	// conditions describe the credits.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// UserCredit is one user's credit spending; the credit controller writes its status.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=uc;usercredit,categories=dora
+// +kubebuilder:printcolumn:name="User",type=string,JSONPath=`.spec.user`
+// +kubebuilder:printcolumn:name="Used",type=number,JSONPath=`.status.zones[0].used`
+// +kubebuilder:printcolumn:name="Remaining",type=number,JSONPath=`.status.zones[0].remaining`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type UserCredit struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec names the user.
+	// +optional
+	Spec UserCreditSpec `json:"spec,omitzero"`
+
+	// status is the spending.
+	// +optional
+	Status UserCreditStatus `json:"status,omitempty"`
+}
+
+// UserCreditList is a list of UserCredits.
+// +kubebuilder:object:root=true
+type UserCreditList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []UserCredit `json:"items"`
+}
+
+func init() {
+	register(&ResourceCredit{}, &ResourceCreditList{}, &UserCredit{}, &UserCreditList{})
+}

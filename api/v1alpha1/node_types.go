@@ -1,0 +1,161 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Workload classes a node may take.
+const (
+	CPUWorkload = "CPUWorkload"
+	GPUWorkload = "GPUWorkload"
+)
+
+// NodeSpec says what a node may be used for.
+type NodeSpec struct {
+	// schedulingDisabled stops new workloads from landing on the node (a cordon).
+	// +optional
+	SchedulingDisabled bool `json:"schedulingDisabled,omitempty"`
+
+	// endpoint is the node agent's address, kept from Dora; informational.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+
+	// allow lists the workload classes the node takes: CPUWorkload, GPUWorkload.
+	// +kubebuilder:validation:MaxItems=2
+	// +kubebuilder:validation:items:Enum=CPUWorkload;GPUWorkload
+	// +kubebuilder:default={CPUWorkload,GPUWorkload}
+	// +listType=set
+	// +optional
+	Allow []string `json:"allow,omitempty"`
+}
+
+// GPUInfo is one GPU as the node agent reads it through NVML.
+type GPUInfo struct {
+	// index is the NVML device index.
+	// +required
+	Index int32 `json:"index"`
+	// minor is the device minor number (/dev/nvidia<minor>).
+	// +optional
+	Minor int32 `json:"minor,omitempty"`
+	// uuid is the GPU's UUID.
+	// +required
+	UUID string `json:"uuid"`
+	// product is the product name as NVML reports it, such as Tesla V100-SXM2-16GB.
+	// +required
+	Product string `json:"product"`
+	// memoryTotalMiB is the GPU memory in MiB.
+	// +optional
+	MemoryTotalMiB int64 `json:"memoryTotalMiB,omitempty"`
+	// memoryUsedMiB is the GPU memory in use, in MiB.
+	// +optional
+	MemoryUsedMiB int64 `json:"memoryUsedMiB,omitempty"`
+	// utilization is the GPU utilisation in percent.
+	// +optional
+	Utilization int32 `json:"utilization,omitempty"`
+	// temperature is the GPU temperature in degrees Celsius.
+	// +optional
+	Temperature int32 `json:"temperature,omitempty"`
+	// powerWatts is the power draw in watts.
+	// +optional
+	PowerWatts int32 `json:"powerWatts,omitempty"`
+	// migEnabled is true when MIG mode is on.
+	// +optional
+	MIGEnabled bool `json:"migEnabled,omitempty"`
+	// healthy is false after a critical XID event or an NVML error.
+	// +optional
+	Healthy bool `json:"healthy,omitempty"`
+	// health explains an unhealthy GPU.
+	// +optional
+	Health string `json:"health,omitempty"`
+	// pod is the namespace/name of the pod holding the GPU, if any.
+	// +optional
+	Pod string `json:"pod,omitempty"`
+}
+
+// CPUInfo is the node's CPU.
+type CPUInfo struct {
+	// product is the CPU model.
+	// +optional
+	Product string `json:"product,omitempty"`
+	// cores is the number of logical cores.
+	// +optional
+	Cores int32 `json:"cores,omitempty"`
+}
+
+// NodeStatus is a node's inventory, reported by its agent.
+type NodeStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// gpus lists every GPU of the node.
+	// +listType=map
+	// +listMapKey=uuid
+	// +optional
+	GPUs []GPUInfo `json:"gpus,omitempty"`
+	// gpuCount is the number of GPUs.
+	// +optional
+	GPUCount int32 `json:"gpuCount,omitempty"`
+	// gpuModels lists the GPU models present, comma separated.
+	// +optional
+	GPUModels string `json:"gpuModels,omitempty"`
+	// gpuMemoryMiB is the total GPU memory in MiB.
+	// +optional
+	GPUMemoryMiB int64 `json:"gpuMemoryMiB,omitempty"`
+	// cpu is the node's CPU.
+	// +optional
+	CPU *CPUInfo `json:"cpu,omitempty"`
+	// memoryMiB is the node's memory in MiB.
+	// +optional
+	MemoryMiB int64 `json:"memoryMiB,omitempty"`
+	// driverVersion is the NVIDIA driver version.
+	// +optional
+	DriverVersion string `json:"driverVersion,omitempty"`
+	// cudaVersion is the CUDA version the driver supports.
+	// +optional
+	CUDAVersion string `json:"cudaVersion,omitempty"`
+	// conditions are Ready and others.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Node is Dora's view of a Kubernetes Node of the same name: which workloads it takes, and
+// the hardware its agent found.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=dn,categories=dora
+// +kubebuilder:printcolumn:name="GPUs",type=integer,JSONPath=`.status.gpuCount`
+// +kubebuilder:printcolumn:name="Models",type=string,JSONPath=`.status.gpuModels`
+// +kubebuilder:printcolumn:name="GPU Memory MiB",type=integer,JSONPath=`.status.gpuMemoryMiB`,priority=1
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Disabled",type=boolean,JSONPath=`.spec.schedulingDisabled`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Node struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says what the node may be used for.
+	// +optional
+	Spec NodeSpec `json:"spec,omitzero"`
+
+	// status is the node's inventory.
+	// +optional
+	Status NodeStatus `json:"status,omitempty"`
+}
+
+// NodeList is a list of Nodes.
+// +kubebuilder:object:root=true
+type NodeList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Node `json:"items"`
+}
+
+func init() {
+	register(&Node{}, &NodeList{})
+}

@@ -1,0 +1,87 @@
+package v1alpha1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ZoneSpec says where a zone's API is.
+type ZoneSpec struct {
+	// endpoint is the URL of the zone's Kubernetes API server.
+	// +kubebuilder:validation:MaxLength=2048
+	// +kubebuilder:validation:XValidation:rule="self == '' || isURL(self)",message="endpoint must be a URL, such as https://mydora1.doracluster.com"
+	// +optional
+	Endpoint string `json:"endpoint,omitempty"`
+}
+
+// GPUCount is a number of GPUs of one model.
+type GPUCount struct {
+	// product is the GPU model as NVML names it.
+	// +required
+	Product string `json:"product"`
+	// count is how many there are.
+	// +required
+	Count int32 `json:"count"`
+}
+
+// ZoneStatus is the state of the manager's own zone.
+type ZoneStatus struct {
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// nodes is the number of nodes in the zone.
+	// +optional
+	Nodes int32 `json:"nodes,omitempty"`
+
+	// gpus counts the zone's GPUs by model.
+	// +listType=map
+	// +listMapKey=product
+	// +optional
+	GPUs []GPUCount `json:"gpus,omitempty"`
+
+	// workloads counts the zone's workloads by phase.
+	// +optional
+	Workloads map[string]int32 `json:"workloads,omitempty"`
+
+	// conditions describe the zone.
+	// +listType=map
+	// +listMapKey=type
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// Zone is one Kubernetes cluster in a Dora installation. The Zone named after the manager's
+// own zone carries its status; the others say where their API servers are.
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Cluster,shortName=z,categories=dora
+// +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
+// +kubebuilder:printcolumn:name="Nodes",type=integer,JSONPath=`.status.nodes`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Zone struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec says where the zone is.
+	// +optional
+	Spec ZoneSpec `json:"spec,omitzero"`
+
+	// status is the zone's state, for the manager's own zone.
+	// +optional
+	Status ZoneStatus `json:"status,omitempty"`
+}
+
+// ZoneList is a list of Zones.
+// +kubebuilder:object:root=true
+type ZoneList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Zone `json:"items"`
+}
+
+func init() {
+	register(&Zone{}, &ZoneList{})
+}

@@ -1,0 +1,6 @@
+//go:build tools
+
+// Package tools pins the command built into bin/.
+package tools
+
+import _ "sigs.k8s.io/controller-tools/cmd/controller-gen"
