@@ -193,8 +193,8 @@ type ContainerConfig struct {
 	Cmd StringOrList `json:"cmd,omitzero"`
 
 	// env sets environment variables, each as NAME=value.
-	// +kubebuilder:validation:MaxItems=256
-	// +kubebuilder:validation:items:MaxLength=32768
+	// +kubebuilder:validation:MaxItems=128
+	// +kubebuilder:validation:items:MaxLength=8192
 	// +kubebuilder:validation:XValidation:rule="self.all(e, e.matches('^[A-Za-z_][A-Za-z0-9_.-]*=.*$'))",message="config.env entries must look like NAME=value, with NAME made of letters, digits, '_', '.' or '-'"
 	// +optional
 	Env []string `json:"env,omitempty"`

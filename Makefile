@@ -1,0 +1,113 @@
+# Dora on Kubernetes. `make help` lists the targets.
+
+SHELL := /usr/bin/env bash -o pipefail
+.SHELLFLAGS := -ec
+ROOT := $(CURDIR)
+BIN := $(ROOT)/bin
+TOOLS := $(ROOT)/test/tools
+GO ?= go
+
+CONTROLLER_GEN := $(BIN)/controller-gen
+CONTROL_PLANE := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kwok $(BIN)/kwok-stages.yaml
+GO_TEST_FLAGS ?= -count=1
+PLAYGROUND_DIR ?= $(ROOT)/.playground
+
+.PHONY: all
+all: build
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*##"} /^[a-zA-Z_-]+:.*##/ {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+##@ Development
+
+.PHONY: manifests
+manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configuration from the Go types and markers.
+	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
+	$(CONTROLLER_GEN) rbac:roleName=dora-manager paths=./internal/... output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) webhook paths=./internal/... output:webhook:artifacts:config=config/webhook
+
+.PHONY: generate
+generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
+	$(CONTROLLER_GEN) object paths=./api/...
+
+.PHONY: verify
+verify: generate manifests ## Fail when generated files are stale (run generate manifests and commit).
+	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
+	  echo "Generated files are stale; run 'make generate manifests' and commit:"; \
+	  git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+
+.PHONY: fmt
+fmt: ## Run gofmt.
+	gofmt -l -w $$(git ls-files '*.go')
+
+.PHONY: vet
+vet: ## Run go vet.
+	$(GO) vet ./...
+
+.PHONY: lint
+lint: vet ## Check formatting and vet.
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
+
+.PHONY: build
+build: ## Build the manager and the playground into bin/.
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+##@ Tests
+
+.PHONY: test
+test: tools verify lint unit integration e2e ## Run every test: unit, envtest integration, simulated-cluster e2e.
+
+.PHONY: unit
+unit: ## Unit tests of the pure packages (no cluster).
+	$(GO) test $(GO_TEST_FLAGS) ./api/... ./internal/...
+
+.PHONY: integration
+integration: tools ## Tests against a real kube-apiserver and etcd (envtest).
+	$(GO) test $(GO_TEST_FLAGS) -timeout 15m ./test/integration/...
+
+.PHONY: e2e
+e2e: tools ## End-to-end tests on the simulated GPU cluster.
+	$(GO) test $(GO_TEST_FLAGS) -timeout 20m ./test/e2e/...
+
+.PHONY: fuzz
+fuzz: ## Fuzz the Dora document translator for a while (FUZZTIME, default 60s).
+	$(GO) test ./internal/doradoc/ -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}
+
+##@ Playground
+
+.PHONY: run
+run: tools ## Start the playground: a simulated GPU cluster with the manager in it (Ctrl-C stops it).
+	$(GO) run ./cmd/playground --bin-dir=$(BIN) --work-dir=$(PLAYGROUND_DIR)
+
+##@ Tools (built from the Go module proxy into bin/; nothing else is downloaded)
+
+.PHONY: tools
+tools: $(CONTROLLER_GEN) $(CONTROL_PLANE) ## Build controller-gen and the control plane.
+
+$(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler: $(TOOLS)/kube/go.mod
+	cd $(TOOLS)/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
+
+$(BIN)/etcd: $(TOOLS)/etcd/go.mod
+	cd $(TOOLS)/etcd && $(GO) build -o $(BIN)/etcd go.etcd.io/etcd/server/v3
+
+$(BIN)/kwok: $(TOOLS)/kwok/go.mod
+	cd $(TOOLS)/kwok && $(GO) build -o $(BIN)/ sigs.k8s.io/kwok/cmd/kwok
+
+# kwok's own "fast" stages: nodes become Ready at once; pods run as soon as they are
+# scheduled, Job pods complete, deleted pods go away.
+$(BIN)/kwok-stages.yaml: $(TOOLS)/kwok/go.mod
+	@mkdir -p $(BIN)
+	cd $(TOOLS)/kwok && dir=$$($(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok) && \
+	  for f in node/fast/node-initialize.yaml pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do \
+	    echo '---'; cat "$$dir/kustomize/stage/$$f"; done > $@.tmp && mv $@.tmp $@
+
+$(CONTROLLER_GEN): $(TOOLS)/controller-gen/go.mod
+	cd $(TOOLS)/controller-gen && $(GO) build -o $(BIN)/ sigs.k8s.io/controller-tools/cmd/controller-gen
+
+$(BIN)/helm: $(TOOLS)/helm/go.mod
+	cd $(TOOLS)/helm && $(GO) build -o $(BIN)/ helm.sh/helm/v3/cmd/helm
+
+.PHONY: clean
+clean: ## Remove built binaries and playground state.
+	rm -rf $(BIN) $(PLAYGROUND_DIR)

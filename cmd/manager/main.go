@@ -1,0 +1,60 @@
+// Command manager runs the Dora controllers and admission webhooks against a Kubernetes
+// cluster: in a pod (in-cluster config) or from a workstation (--kubeconfig).
+package main
+
+import (
+	"flag"
+	"os"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/dora-hpc/dora-operator/internal/manager"
+)
+
+func main() {
+	var (
+		opts            manager.Options
+		webhookPort     int
+		webhookHost     string
+		webhookCertDir  string
+		disableWebhooks bool
+	)
+	// --kubeconfig is registered by controller-runtime; without it the in-cluster config or
+	// $KUBECONFIG is used.
+	flag.StringVar(&opts.Zone, "zone", "default", "Name of the Dora zone this cluster is.")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
+	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "Elect one active manager among replicas.")
+	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader lease (default: the pod's namespace).")
+	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
+	flag.StringVar(&webhookHost, "webhook-host", "", "Address the webhook server listens on (default: all).")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook server (default: controller-runtime's).")
+	flag.BoolVar(&disableWebhooks, "disable-webhooks", false, "Run without admission webhooks (their configuration must not be installed then).")
+	zapOpts := zap.Options{}
+	zapOpts.BindFlags(flag.CommandLine)
+	flag.Parse()
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	log := ctrl.Log.WithName("setup")
+
+	if !disableWebhooks {
+		opts.Webhook = &webhook.Options{Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir}
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		log.Error(err, "Cannot reach a cluster")
+		os.Exit(1)
+	}
+	ctx := ctrl.SetupSignalHandler()
+	mgr, err := manager.New(ctx, cfg, opts)
+	if err != nil {
+		log.Error(err, "Cannot set up the manager")
+		os.Exit(1)
+	}
+	log.Info("Starting the Dora manager", "zone", opts.Zone)
+	if err := mgr.Start(ctx); err != nil {
+		log.Error(err, "The manager stopped with an error")
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,70 @@
+package workspace
+
+import (
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+// namespaceState is what the reconciler found of the namespace a workspace wants.
+type namespaceState int
+
+const (
+	// namespaceMissing: no namespace of that name exists.
+	namespaceMissing namespaceState = iota
+	// namespaceOwned: the namespace exists and is controlled by the workspace.
+	namespaceOwned
+	// namespaceForeign: the namespace exists and belongs to something else.
+	namespaceForeign
+	// namespaceTerminating: the namespace is being deleted.
+	namespaceTerminating
+)
+
+// classify says whose the namespace is. ns is nil when it does not exist.
+func classify(ws *doradev1.Workspace, ns *corev1.Namespace) namespaceState {
+	switch {
+	case ns == nil:
+		return namespaceMissing
+	case !metav1.IsControlledBy(ns, ws):
+		return namespaceForeign
+	case ns.DeletionTimestamp != nil:
+		return namespaceTerminating
+	default:
+		return namespaceOwned
+	}
+}
+
+// conditionsFor computes the NamespaceReady and Ready conditions for a namespace state.
+// created is true when the namespace was created in this reconcile.
+func conditionsFor(namespace string, state namespaceState, created bool) []metav1.Condition {
+	var nsCond metav1.Condition
+	switch state {
+	case namespaceOwned:
+		reason, msg := doradev1.ReasonNamespaceOwned, fmt.Sprintf("namespace %s belongs to this workspace", namespace)
+		if created {
+			reason, msg = doradev1.ReasonNamespaceCreated, fmt.Sprintf("namespace %s was created for this workspace", namespace)
+		}
+		nsCond = metav1.Condition{Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionTrue, Reason: reason, Message: msg}
+	case namespaceForeign:
+		nsCond = metav1.Condition{
+			Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionFalse, Reason: doradev1.ReasonNamespaceClash,
+			Message: fmt.Sprintf("namespace %s already exists and does not belong to this workspace; it is left untouched. "+
+				"Choose another workspace name, or delete or rename that namespace", namespace),
+		}
+	case namespaceTerminating:
+		nsCond = metav1.Condition{
+			Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionFalse, Reason: doradev1.ReasonNamespaceTerminating,
+			Message: fmt.Sprintf("namespace %s is being deleted; it will be created again once it is gone", namespace),
+		}
+	default:
+		nsCond = metav1.Condition{
+			Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionFalse, Reason: "NamespaceMissing",
+			Message: fmt.Sprintf("namespace %s does not exist yet", namespace),
+		}
+	}
+	ready := metav1.Condition{Type: doradev1.ConditionReady, Status: nsCond.Status, Reason: nsCond.Reason, Message: nsCond.Message}
+	return []metav1.Condition{nsCond, ready}
+}

@@ -1,0 +1,99 @@
+// Package manager assembles the Dora manager: the scheme, the controllers and the admission
+// webhooks, on a controller-runtime manager. cmd/manager, the playground and the tests all
+// build it here, so they run the same thing.
+package manager
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
+	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
+)
+
+// Options configure the manager.
+type Options struct {
+	// Zone is the name of the Dora zone this cluster is.
+	Zone string
+	// MetricsAddr serves Prometheus metrics; "0" disables it.
+	MetricsAddr string
+	// ProbeAddr serves /healthz and /readyz; "0" disables it.
+	ProbeAddr string
+	// LeaderElection makes replicas of the manager elect one active leader.
+	LeaderElection bool
+	// LeaderElectionNamespace is where the leader lease lives (default: the pod's namespace).
+	LeaderElectionNamespace string
+	// Webhook configures the admission webhook server; nil disables the webhooks.
+	Webhook *webhook.Options
+}
+
+// Scheme returns a scheme with the Kubernetes and Dora kinds.
+func Scheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(clientgoscheme.AddToScheme(s))
+	utilruntime.Must(doradev1.AddToScheme(s))
+	return s
+}
+
+// New builds a manager with every controller and webhook registered. Start it with
+// mgr.Start(ctx).
+func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, error) {
+	if opts.MetricsAddr == "" {
+		opts.MetricsAddr = "0"
+	}
+	if opts.ProbeAddr == "" {
+		opts.ProbeAddr = "0"
+	}
+	mgrOpts := ctrl.Options{
+		Scheme:                  Scheme(),
+		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		HealthProbeBindAddress:  opts.ProbeAddr,
+		LeaderElection:          opts.LeaderElection,
+		LeaderElectionID:        "manager.dora.dev",
+		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		Cache: cache.Options{
+			// Namespaces are cached whole (there are few); only those the manager owns are
+			// ever written.
+			ByObject: map[client.Object]cache.ByObject{&corev1.Namespace{}: {}},
+		},
+	}
+	if opts.Webhook != nil {
+		mgrOpts.WebhookServer = webhook.NewServer(*opts.Webhook)
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
+	if err != nil {
+		return nil, fmt.Errorf("creating the manager: %w", err)
+	}
+
+	ws := workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"))
+	if err := ws.SetupWithManager(ctx, mgr); err != nil {
+		return nil, fmt.Errorf("setting up the workspace controller: %w", err)
+	}
+
+	if opts.Webhook != nil {
+		mgr.GetWebhookServer().Register(dorawebhook.WorkloadValidatePath, &webhook.Admission{Handler: dorawebhook.WorkloadValidator{}})
+		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+			return nil, err
+		}
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return nil, err
+	}
+	return mgr, nil
+}
