@@ -114,7 +114,7 @@ func decodeOne(index int, raw []byte, defaults Defaults) (Document, bool, error)
 	fail := func(kind, name, field, format string, args ...any) (Document, bool, error) {
 		return Document{}, false, &Error{Index: index, Kind: kind, Name: name, Field: field, Message: fmt.Sprintf(format, args...)}
 	}
-	jsonDoc, err := yaml.YAMLToJSON(expandIndentTabs(raw))
+	jsonDoc, err := yaml.YAMLToJSON(ExpandIndentTabs(raw))
 	if err != nil {
 		return fail("", "", "", "not valid YAML: %v", err)
 	}
@@ -311,9 +311,9 @@ func hasPath(m map[string]any, path string) bool {
 	return true
 }
 
-// expandIndentTabs turns tabs in a line's indentation into spaces at tab stops of eight
+// ExpandIndentTabs turns tabs in a line's indentation into spaces at tab stops of eight
 // columns. YAML forbids tabs there, but Dora documents copied from its own docs use them.
-func expandIndentTabs(doc []byte) []byte {
+func ExpandIndentTabs(doc []byte) []byte {
 	if !bytes.Contains(doc, []byte{'\t'}) {
 		return doc
 	}

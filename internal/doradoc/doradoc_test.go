@@ -262,7 +262,7 @@ func TestEncodeKeepsDoraNames(t *testing.T) {
 }
 
 func TestExpandIndentTabs(t *testing.T) {
-	got := string(expandIndentTabs([]byte("a:\n\tb: 1\n  \t\t- c\td")))
+	got := string(ExpandIndentTabs([]byte("a:\n\tb: 1\n  \t\t- c\td")))
 	want := "a:\n        b: 1\n                - c\td"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
