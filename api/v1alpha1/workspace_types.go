@@ -9,7 +9,7 @@ const (
 	// WorkspaceNamespaceReady is True when the workspace's namespace exists and is owned by it.
 	WorkspaceNamespaceReady = "NamespaceReady"
 
-	// ReasonNamespaceCreated: the namespace was created for the workspace.
+	// ReasonNamespaceCreated: the event sent when the namespace is created for the workspace.
 	ReasonNamespaceCreated = "NamespaceCreated"
 	// ReasonNamespaceOwned: the namespace exists and belongs to the workspace.
 	ReasonNamespaceOwned = "NamespaceOwned"

@@ -91,7 +91,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if state == namespaceOwned {
 		ws.Status.Namespace = nsName
 	}
-	for _, c := range conditionsFor(nsName, state, created) {
+	for _, c := range conditionsFor(nsName, state) {
 		c.ObservedGeneration = ws.Generation
 		meta.SetStatusCondition(&ws.Status.Conditions, c)
 	}

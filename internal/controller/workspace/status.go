@@ -37,17 +37,16 @@ func classify(ws *doradev1.Workspace, ns *corev1.Namespace) namespaceState {
 	}
 }
 
-// conditionsFor computes the NamespaceReady and Ready conditions for a namespace state.
-// created is true when the namespace was created in this reconcile.
-func conditionsFor(namespace string, state namespaceState, created bool) []metav1.Condition {
+// conditionsFor computes the NamespaceReady and Ready conditions for a namespace state. They
+// depend on the state alone, so that a reconcile that finds nothing new writes nothing.
+func conditionsFor(namespace string, state namespaceState) []metav1.Condition {
 	var nsCond metav1.Condition
 	switch state {
 	case namespaceOwned:
-		reason, msg := doradev1.ReasonNamespaceOwned, fmt.Sprintf("namespace %s belongs to this workspace", namespace)
-		if created {
-			reason, msg = doradev1.ReasonNamespaceCreated, fmt.Sprintf("namespace %s was created for this workspace", namespace)
+		nsCond = metav1.Condition{
+			Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionTrue, Reason: doradev1.ReasonNamespaceOwned,
+			Message: fmt.Sprintf("namespace %s belongs to this workspace", namespace),
 		}
-		nsCond = metav1.Condition{Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionTrue, Reason: reason, Message: msg}
 	case namespaceForeign:
 		nsCond = metav1.Condition{
 			Type: doradev1.WorkspaceNamespaceReady, Status: metav1.ConditionFalse, Reason: doradev1.ReasonNamespaceClash,
