@@ -29,19 +29,19 @@ func createWorkspace(t *testing.T, name string) *doradev1.Workspace {
 func TestWorkspaceCreatesItsNamespace(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ws := createWorkspace(t, "amedeo.setti")
+	ws := createWorkspace(t, "alice.example")
 
 	ns := &corev1.Namespace{}
 	g.Eventually(func() error {
-		return k8sClient.Get(ctx, client.ObjectKey{Name: "amedeo-setti"}, ns)
+		return k8sClient.Get(ctx, client.ObjectKey{Name: "alice-example"}, ns)
 	}).WithTimeout(10*time.Second).Should(Succeed(), "the workspace's namespace should be created")
-	g.Expect(ns.Labels).To(HaveKeyWithValue(doradev1.LabelWorkspace, "amedeo.setti"))
+	g.Expect(ns.Labels).To(HaveKeyWithValue(doradev1.LabelWorkspace, "alice.example"))
 	g.Expect(metav1.IsControlledBy(ns, ws)).To(BeTrue(), "the namespace should be owned by the workspace: %v", ns.OwnerReferences)
 	g.Expect(*ns.OwnerReferences[0].BlockOwnerDeletion).To(BeTrue())
 
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(ws), ws)).To(Succeed())
-		g.Expect(ws.Status.Namespace).To(Equal("amedeo-setti"))
+		g.Expect(ws.Status.Namespace).To(Equal("alice-example"))
 		g.Expect(ws.Status.ObservedGeneration).To(Equal(ws.Generation))
 		ready := meta.FindStatusCondition(ws.Status.Conditions, doradev1.ConditionReady)
 		g.Expect(ready).NotTo(BeNil())

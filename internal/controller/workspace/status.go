@@ -19,7 +19,7 @@ const (
 	namespaceOwned
 	// namespaceForeign: the namespace exists and belongs to something else.
 	namespaceForeign
-	// namespaceTerminating: the namespace is being deleted.
+	// namespaceTerminating: the namespace is being deleted (whoever owned it).
 	namespaceTerminating
 )
 
@@ -28,10 +28,11 @@ func classify(ws *doradev1.Workspace, ns *corev1.Namespace) namespaceState {
 	switch {
 	case ns == nil:
 		return namespaceMissing
+	case ns.DeletionTimestamp != nil:
+		// Ours or not, it is going away; the name is free once it has gone.
+		return namespaceTerminating
 	case !metav1.IsControlledBy(ns, ws):
 		return namespaceForeign
-	case ns.DeletionTimestamp != nil:
-		return namespaceTerminating
 	default:
 		return namespaceOwned
 	}

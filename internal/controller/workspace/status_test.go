@@ -27,7 +27,7 @@ func TestClassify(t *testing.T) {
 		{"unowned", &corev1.Namespace{}, namespaceForeign},
 		{"owned by a workspace of the same name that was deleted", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{other}}}, namespaceForeign},
 		{"owned and terminating", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{owned}, DeletionTimestamp: &now}}, namespaceTerminating},
-		{"foreign and terminating", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, namespaceForeign},
+		{"foreign and terminating", &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{DeletionTimestamp: &now}}, namespaceTerminating},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,101 @@
+// Command playground runs a simulated GPU cluster on this machine with the Dora manager in
+// it and the seed document's examples applied, until Ctrl-C. `make run` starts it.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/dora-hpc/dora-operator/internal/simcluster"
+	"github.com/dora-hpc/dora-operator/test/harness"
+)
+
+func main() {
+	var (
+		binDir        string
+		workDir       string
+		samplesDir    string
+		zone          string
+		nodePortRange string
+	)
+	flag.StringVar(&binDir, "bin-dir", "bin", "Directory with the control-plane binaries (make tools builds them).")
+	flag.StringVar(&workDir, "work-dir", ".playground", "Directory for the kubeconfig and the component logs.")
+	flag.StringVar(&samplesDir, "samples", "config/samples", "Directory of objects to apply once the cluster is up; empty applies none.")
+	flag.StringVar(&zone, "zone", "dc-rov-01", "Dora zone the manager runs as.")
+	flag.StringVar(&nodePortRange, "node-port-range", "20000-32767", "NodePort range of the API server; Dora's examples use 25000.")
+	flag.Parse()
+
+	if err := run(binDir, workDir, samplesDir, zone, nodePortRange); err != nil {
+		fmt.Fprintln(os.Stderr, "playground:", err)
+		os.Exit(1)
+	}
+}
+
+func run(binDir, workDir, samplesDir, zone, nodePortRange string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	workDir, err := filepath.Abs(workDir)
+	if err != nil {
+		return err
+	}
+	// Each run is a fresh cluster; old logs would only confuse.
+	if err := os.RemoveAll(filepath.Join(workDir, "logs")); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(workDir, 0o755); err != nil {
+		return err
+	}
+	fleet := simcluster.DefaultFleet()
+	fmt.Printf("Starting the simulated GPU cluster (%d fake nodes) and the Dora manager for zone %s...\n", len(fleet.Nodes()), zone)
+	env, err := harness.Start(simcluster.Options{
+		BinDir:        binDir,
+		WorkDir:       workDir,
+		Fleet:         fleet,
+		NodePortRange: nodePortRange,
+	}, zone)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		fmt.Println("\nStopping the manager and the cluster...")
+		if err := env.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "playground: stopping:", err)
+		}
+		fmt.Println("Stopped; nothing is left running.")
+	}()
+
+	if samplesDir != "" {
+		created, err := simcluster.ApplyDir(ctx, env.Client, samplesDir)
+		if err != nil {
+			return fmt.Errorf("applying %s: %w", samplesDir, err)
+		}
+		fmt.Printf("Applied %d sample objects from %s.\n", len(created), samplesDir)
+	}
+
+	kc := env.Cluster.Kubeconfig
+	fmt.Printf(`
+The playground is up. Its kubeconfig is:
+
+    %[1]s
+
+Try:
+    export KUBECONFIG=%[1]s
+    kubectl get nodes -L nvidia.com/gpu.product,nvidia.com/gpu.count
+    kubectl get dora -A
+    kubectl get workloads -A
+    kubectl get workspaces,namespaces
+    kubectl explain workload.spec.selectors
+    kubectl apply -f config/samples/
+
+Component and manager logs are in %[2]s.
+Press Ctrl-C to stop everything.
+`, kc, env.Cluster.LogDir)
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,111 @@
+package simcluster
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/wait"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+)
+
+// ApplyDir creates every object in the YAML files of dir (kustomization.yaml aside), in
+// file-name order, cluster-scoped objects first; namespaced ones are created once their
+// namespace exists (a Workspace's namespace is made by the manager). Objects that already
+// exist are left as they are. It returns the objects it created.
+func ApplyDir(ctx context.Context, c client.Client, dir string) ([]*unstructured.Unstructured, error) {
+	objects, err := readDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	sort.SliceStable(objects, func(i, j int) bool {
+		return objects[i].GetNamespace() == "" && objects[j].GetNamespace() != ""
+	})
+	var created []*unstructured.Unstructured
+	for _, obj := range objects {
+		if ns := obj.GetNamespace(); ns != "" {
+			if err := waitForNamespace(ctx, c, ns); err != nil {
+				return created, err
+			}
+		}
+		switch err := c.Create(ctx, obj); {
+		case err == nil:
+			created = append(created, obj)
+		case apierrors.IsAlreadyExists(err):
+		default:
+			return created, fmt.Errorf("creating %s %s: %w", obj.GetKind(), client.ObjectKeyFromObject(obj), err)
+		}
+	}
+	return created, nil
+}
+
+func readDir(dir string) ([]*unstructured.Unstructured, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var objects []*unstructured.Unstructured
+	for _, file := range files {
+		if filepath.Base(file) == "kustomization.yaml" {
+			continue
+		}
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
+		for {
+			doc, err := reader.Read()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			obj := &unstructured.Unstructured{}
+			if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
+				return nil, fmt.Errorf("%s: %w", file, err)
+			}
+			if len(obj.Object) > 0 {
+				objects = append(objects, obj)
+			}
+		}
+	}
+	return objects, nil
+}
+
+func waitForNamespace(ctx context.Context, c client.Client, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKey{Name: name}, &corev1.Namespace{})
+		return err == nil, nil
+	})
+	if err != nil {
+		return fmt.Errorf("namespace %s did not appear (is there a Workspace for it, and is the manager running?): %w", name, err)
+	}
+	return nil
+}
+
+// Summary lists objects as kind/name lines, for printing.
+func Summary(objects []*unstructured.Unstructured) string {
+	lines := make([]string, 0, len(objects))
+	for _, o := range objects {
+		lines = append(lines, fmt.Sprintf("%s/%s", strings.ToLower(o.GetKind()), client.ObjectKeyFromObject(o)))
+	}
+	return strings.Join(lines, "\n")
+}

@@ -1,0 +1,26 @@
+package integration
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	. "github.com/onsi/gomega"
+
+	"github.com/dora-hpc/dora-operator/internal/simcluster"
+)
+
+// Every sample in config/samples (the seed's examples as custom resources) is accepted, the
+// Workloads and Volumes once the manager has made their workspaces' namespaces.
+func TestSamplesAreAccepted(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	created, err := simcluster.ApplyDir(ctx, k8sClient, filepath.Join("..", "..", "config", "samples"))
+	t.Cleanup(func() {
+		for _, obj := range created {
+			_ = k8sClient.Delete(ctx, obj)
+		}
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(created).To(HaveLen(13), "created:\n%s", simcluster.Summary(created))
+}
