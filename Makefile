@@ -24,18 +24,23 @@ help: ## Show this help.
 .PHONY: manifests
 manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configuration from the Go types and markers.
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
-	$(CONTROLLER_GEN) rbac:roleName=dora-manager paths=./internal/... output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) webhook paths=./internal/... output:webhook:artifacts:config=config/webhook
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
 	$(CONTROLLER_GEN) object paths=./api/...
 
+GENERATED = find api/v1alpha1/zz_generated.deepcopy.go config/crd/bases config/rbac/role.yaml config/webhook/manifests.yaml -type f | sort | xargs sha256sum
+
 .PHONY: verify
-verify: generate manifests ## Fail when generated files are stale (run generate manifests and commit).
-	@if [ -n "$$(git status --porcelain -- api config)" ]; then \
-	  echo "Generated files are stale; run 'make generate manifests' and commit:"; \
-	  git status --porcelain -- api config; git --no-pager diff --stat -- api config; exit 1; fi
+verify: $(CONTROLLER_GEN) ## Fail when the generated files do not match the Go types and markers.
+	@before=$$($(GENERATED)); \
+	$(MAKE) -s generate manifests; \
+	after=$$($(GENERATED)); \
+	if [ "$$before" != "$$after" ]; then \
+	  echo "Generated files were stale and have now been regenerated; review and commit them:"; \
+	  diff <(echo "$$before") <(echo "$$after") || true; exit 1; fi
 
 .PHONY: fmt
 fmt: ## Run gofmt.
