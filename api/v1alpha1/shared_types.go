@@ -48,7 +48,9 @@ type StringOrList struct {
 func NewString(s string) StringOrList { return StringOrList{Values: []string{s}} }
 
 // NewList returns a StringOrList given as a list.
-func NewList(items ...string) StringOrList { return StringOrList{Values: items, IsList: true} }
+func NewList(items ...string) StringOrList {
+	return StringOrList{Values: append([]string{}, items...), IsList: true}
+}
 
 // IsZero reports whether nothing was given.
 func (s StringOrList) IsZero() bool { return len(s.Values) == 0 && !s.IsList }
