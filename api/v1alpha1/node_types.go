@@ -10,6 +10,46 @@ const (
 	GPUWorkload = "GPUWorkload"
 )
 
+// Labels the manager sets on a Kubernetes Node from its Dora Node's spec.allow: "true" when
+// the node takes that class of workload, "false" when it does not. Workload pods require the
+// label not to be "false", so nodes without it take both classes.
+const (
+	LabelAllowCPUWorkload = "workload.dora.dev/cpu"
+	LabelAllowGPUWorkload = "workload.dora.dev/gpu"
+)
+
+// The node agent's heartbeat is a coordination.k8s.io Lease named AgentLeasePrefix + node
+// name, in the agent's namespace (the manager is told it with --agent-namespace).
+const AgentLeasePrefix = "dora-agent-"
+
+// Node condition types and reasons. The agent and the manager write a Node's status with
+// server-side apply under their own field managers, each owning its own conditions.
+const (
+	// NodeNVMLAvailable (written by the agent) is True when NVML answers on the node.
+	NodeNVMLAvailable = "NVMLAvailable"
+	// NodeGPUsHealthy (written by the manager) is False while any GPU is unhealthy.
+	NodeGPUsHealthy = "GPUsHealthy"
+
+	// ReasonAgentReporting: the agent renews its lease.
+	ReasonAgentReporting = "AgentReporting"
+	// ReasonAgentLeaseExpired: the agent stopped renewing its lease.
+	ReasonAgentLeaseExpired = "AgentLeaseExpired"
+	// ReasonAgentNotFound: no agent lease exists for the node.
+	ReasonAgentNotFound = "AgentNotFound"
+	// ReasonNVMLUnavailable: the NVML library is missing or failed to initialise.
+	ReasonNVMLUnavailable = "NVMLUnavailable"
+	// ReasonNoGPUs: NVML answers and the node has no GPU.
+	ReasonNoGPUs = "NoGPUs"
+	// ReasonGPUUnhealthy: at least one GPU reported an error or a critical XID event.
+	ReasonGPUUnhealthy = "GPUUnhealthy"
+)
+
+// Field managers for server-side apply of a Node's status.
+const (
+	FieldManagerAgent   = "dora-node-agent"
+	FieldManagerManager = "dora-manager"
+)
+
 // NodeSpec says what a node may be used for.
 type NodeSpec struct {
 	// schedulingDisabled stops new workloads from landing on the node (a cordon).
