@@ -6,6 +6,8 @@ ROOT := $(CURDIR)
 BIN := $(ROOT)/bin
 TOOLS := $(ROOT)/test/tools
 GO ?= go
+# go-nvml's header marks some NVML calls deprecated; the agent does not use them.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 
 CONTROLLER_GEN := $(BIN)/controller-gen
 CONTROL_PLANE := $(BIN)/etcd $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler $(BIN)/kwok $(BIN)/kwok-stages.yaml
@@ -55,7 +57,7 @@ lint: vet ## Check formatting and vet.
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi
 
 .PHONY: build
-build: ## Build the manager and the playground into bin/.
+build: ## Build the manager, the node agent and the playground into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 ##@ Tests
@@ -112,6 +114,10 @@ $(CONTROLLER_GEN): $(TOOLS)/controller-gen/go.mod
 
 $(BIN)/helm: $(TOOLS)/helm/go.mod
 	cd $(TOOLS)/helm && $(GO) build -o $(BIN)/ helm.sh/helm/v3/cmd/helm
+
+.PHONY: gpu-check
+gpu-check: ## On a machine with an NVIDIA GPU: compare the agent's NVML reading with nvidia-smi.
+	test/gpu/check.sh
 
 .PHONY: clean
 clean: ## Remove built binaries and playground state.

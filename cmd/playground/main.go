@@ -11,9 +11,20 @@ import (
 	"path/filepath"
 	"syscall"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/clock"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/agent"
+	"github.com/dora-hpc/dora-operator/internal/agent/nvmlmock"
 	"github.com/dora-hpc/dora-operator/internal/simcluster"
 	"github.com/dora-hpc/dora-operator/test/harness"
 )
+
+// agentNamespace holds the agents' Leases, as the DaemonSet's namespace does in a cluster.
+const agentNamespace = "dora-system"
 
 func main() {
 	var (
@@ -70,6 +81,10 @@ func run(binDir, workDir, samplesDir, zone, nodePortRange string) error {
 		fmt.Println("Stopped; nothing is left running.")
 	}()
 
+	if err := startAgents(ctx, env, fleet); err != nil {
+		return err
+	}
+
 	if samplesDir != "" {
 		created, err := simcluster.ApplyDir(ctx, env.Client, samplesDir)
 		if err != nil {
@@ -87,6 +102,7 @@ The playground is up. Its kubeconfig is:
 Try:
     export KUBECONFIG=%[1]s
     kubectl get nodes -L nvidia.com/gpu.product,nvidia.com/gpu.count
+    kubectl get nodes.dora.dev -o wide
     kubectl get dora -A
     kubectl get workloads -A
     kubectl get workspaces,namespaces
@@ -97,5 +113,27 @@ Component and manager logs are in %[2]s.
 Press Ctrl-C to stop everything.
 `, kc, env.Cluster.LogDir)
 	<-ctx.Done()
+	return nil
+}
+
+// startAgents runs one node agent per fake node, in this process, each reading a mock NVML
+// with that node's GPUs.
+func startAgents(ctx context.Context, env *harness.Env, fleet simcluster.Fleet) error {
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNamespace}}
+	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", agentNamespace, err)
+	}
+	for _, pool := range fleet {
+		cpu := doradev1.CPUInfo{Product: pool.CPUProduct, Cores: int32(pool.CPUs)}
+		for _, name := range pool.NodeNames() {
+			mock, err := nvmlmock.Fleet(pool.GPUProduct, pool.GPUs, uint64(pool.GPUMemoryMiB), name)
+			if err != nil {
+				return fmt.Errorf("mock NVML for %s: %w", name, err)
+			}
+			cfg := agent.Config{NodeName: name, Namespace: agentNamespace, GFDLabels: true}
+			a := agent.New(env.Client, clock.RealClock{}, cfg, agent.NewNVML(mock, nil), agent.FixedHost(cpu, int64(pool.MemoryGiB)*1024), nil)
+			go func() { _ = a.Run(ctx) }()
+		}
+	}
 	return nil
 }

@@ -19,6 +19,13 @@ const (
 	LabelMemory = "nvidia.com/gpu.memory"
 	// ResourceName is the extended resource the NVIDIA device plugin advertises.
 	ResourceName = "nvidia.com/gpu"
+
+	// LabelCPUProduct is the node's CPU model, sanitised by ProductLabel.
+	LabelCPUProduct = "dora.dev/cpu.product"
+	// ModelLabelPrefix prefixes one label per GPU model present on a node, valued with the
+	// number of GPUs of that model: gpu.dora.dev/Tesla-V100-SXM2-16GB=8. Unlike
+	// nvidia.com/gpu.product it shows every model of a mixed node.
+	ModelLabelPrefix = "gpu.dora.dev/"
 )
 
 // maxLabelValue is the longest value a Kubernetes label may have.

@@ -11,9 +11,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 )
 
-// LabelCPUProduct is the node label with the CPU model, sanitised like GPU products.
-const LabelCPUProduct = "dora.dev/cpu.product"
-
 // NodePool describes identical fake nodes, named <Name>-0, <Name>-1, ...
 type NodePool struct {
 	// Name prefixes the node names.
@@ -52,11 +49,20 @@ func DefaultFleet() Fleet {
 func (f Fleet) Nodes() []*corev1.Node {
 	var nodes []*corev1.Node
 	for _, pool := range f {
-		for i := 0; i < pool.Count; i++ {
-			nodes = append(nodes, pool.node(fmt.Sprintf("%s-%d", pool.Name, i)))
+		for _, name := range pool.NodeNames() {
+			nodes = append(nodes, pool.node(name))
 		}
 	}
 	return nodes
+}
+
+// NodeNames are the names of the pool's nodes.
+func (p NodePool) NodeNames() []string {
+	names := make([]string, p.Count)
+	for i := range names {
+		names[i] = fmt.Sprintf("%s-%d", p.Name, i)
+	}
+	return names
 }
 
 func (p NodePool) node(name string) *corev1.Node {
@@ -79,7 +85,7 @@ func (p NodePool) node(name string) *corev1.Node {
 		"type":                 "kwok",
 	}
 	if p.CPUProduct != "" {
-		labels[LabelCPUProduct] = gpu.ProductLabel(p.CPUProduct)
+		labels[gpu.LabelCPUProduct] = gpu.ProductLabel(p.CPUProduct)
 	}
 	if p.GPUProduct != "" && p.GPUs > 0 {
 		capacity[gpu.ResourceName] = *resource.NewQuantity(int64(p.GPUs), resource.DecimalSI)

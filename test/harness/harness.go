@@ -22,7 +22,7 @@ import (
 // Env is a running cluster with the manager in it.
 type Env struct {
 	Cluster *simcluster.Cluster
-	// Client is an uncached administrator client.
+	// Client is an uncached administrator client (a client.WithWatch).
 	Client client.Client
 
 	cancel     context.CancelFunc
@@ -60,7 +60,7 @@ func Start(opts simcluster.Options, zone string) (*Env, error) {
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("building the manager: %w", err), env.Stop())
 	}
-	if env.Client, err = client.New(env.Cluster.Config, client.Options{Scheme: manager.Scheme()}); err != nil {
+	if env.Client, err = client.NewWithWatch(env.Cluster.Config, client.Options{Scheme: manager.Scheme()}); err != nil {
 		return nil, errors.Join(err, env.Stop())
 	}
 	env.managerErr = make(chan error, 1)

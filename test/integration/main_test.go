@@ -13,9 +13,12 @@ import (
 	"github.com/dora-hpc/dora-operator/test/harness"
 )
 
-var k8sClient client.Client
+var (
+	testEnv   *harness.Env
+	k8sClient client.Client
+)
 
 func TestMain(m *testing.M) {
 	opts := simcluster.Options{APIServerOnly: true}
-	os.Exit(harness.Main(m.Run, opts, "dc-rov-01", func(env *harness.Env) { k8sClient = env.Client }))
+	os.Exit(harness.Main(m.Run, opts, "dc-rov-01", func(env *harness.Env) { testEnv, k8sClient = env, env.Client }))
 }
