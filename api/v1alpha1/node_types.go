@@ -179,6 +179,7 @@ type Node struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec says what the node may be used for.
+	// +kubebuilder:default={}
 	// +optional
 	Spec NodeSpec `json:"spec,omitzero"`
 

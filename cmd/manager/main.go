@@ -28,6 +28,7 @@ func main() {
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "Elect one active manager among replicas.")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader lease (default: the pod's namespace).")
+	flag.StringVar(&opts.AgentNamespace, "agent-namespace", manager.DefaultAgentNamespace, "Namespace where the node agents keep their leases.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the webhook server listens on (default: all).")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook server (default: controller-runtime's).")

@@ -15,6 +15,7 @@ import (
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
@@ -170,9 +171,17 @@ func (a *Agent) syncStatus(ctx context.Context, st doradev1.NodeStatus) error {
 	if !need {
 		return nil
 	}
+	a.mu.Lock()
 	for i := range st.Conditions {
+		// A condition keeps the time it last changed status.
 		st.Conditions[i].LastTransitionTime = metav1.NewTime(now)
+		if a.lastStatus != nil {
+			if prev := meta.FindStatusCondition(a.lastStatus.Conditions, st.Conditions[i].Type); prev != nil && prev.Status == st.Conditions[i].Status {
+				st.Conditions[i].LastTransitionTime = prev.LastTransitionTime
+			}
+		}
 	}
+	a.mu.Unlock()
 	if err := a.applyStatus(ctx, st); err != nil {
 		if apierrors.IsNotFound(err) {
 			ctrl.LoggerFrom(ctx).Info("The Dora Node does not exist yet; the manager creates it")

@@ -7,11 +7,13 @@ import (
 	"context"
 	"fmt"
 
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -20,9 +22,13 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/node"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
 	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
 )
+
+// DefaultAgentNamespace is where the node agents run unless told otherwise.
+const DefaultAgentNamespace = "dora-system"
 
 // Options configure the manager.
 type Options struct {
@@ -36,6 +42,8 @@ type Options struct {
 	LeaderElection bool
 	// LeaderElectionNamespace is where the leader lease lives (default: the pod's namespace).
 	LeaderElectionNamespace string
+	// AgentNamespace is where the node agents keep their leases (default dora-system).
+	AgentNamespace string
 	// Webhook configures the admission webhook server; nil disables the webhooks.
 	Webhook *webhook.Options
 }
@@ -57,6 +65,9 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if opts.ProbeAddr == "" {
 		opts.ProbeAddr = "0"
 	}
+	if opts.AgentNamespace == "" {
+		opts.AgentNamespace = DefaultAgentNamespace
+	}
 	mgrOpts := ctrl.Options{
 		Scheme:                  Scheme(),
 		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
@@ -65,9 +76,14 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionID:        "manager.dora.dev",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		Cache: cache.Options{
-			// Namespaces are cached whole (there are few); only those the manager owns are
-			// ever written.
-			ByObject: map[client.Object]cache.ByObject{&corev1.Namespace{}: {}},
+			ByObject: map[client.Object]cache.ByObject{
+				// Namespaces are cached whole (there are few); only those the manager owns
+				// are ever written.
+				&corev1.Namespace{}: {},
+				// Leases only in the agents' namespace: the node controller reads the
+				// agents' heartbeats and no other lease.
+				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{opts.AgentNamespace: {}}},
+			},
 		},
 	}
 	if opts.Webhook != nil {
@@ -81,6 +97,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	ws := workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"))
 	if err := ws.SetupWithManager(ctx, mgr); err != nil {
 		return nil, fmt.Errorf("setting up the workspace controller: %w", err)
+	}
+
+	nodes := node.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-node"), clock.RealClock{},
+		node.Options{AgentNamespace: opts.AgentNamespace})
+	if err := nodes.SetupWithManager(mgr); err != nil {
+		return nil, fmt.Errorf("setting up the node controller: %w", err)
 	}
 
 	if opts.Webhook != nil {
