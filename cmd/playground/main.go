@@ -11,14 +11,6 @@ import (
 	"path/filepath"
 	"syscall"
 
-	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/clock"
-
-	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/agent"
-	"github.com/dora-hpc/dora-operator/internal/agent/nvmlmock"
 	"github.com/dora-hpc/dora-operator/internal/simcluster"
 	"github.com/dora-hpc/dora-operator/test/harness"
 )
@@ -81,16 +73,16 @@ func run(binDir, workDir, samplesDir, zone, nodePortRange string) error {
 		fmt.Println("Stopped; nothing is left running.")
 	}()
 
-	if err := startAgents(ctx, env, fleet); err != nil {
+	if err := simcluster.StartAgents(ctx, env.Client, fleet, agentNamespace); err != nil {
 		return err
 	}
 
 	if samplesDir != "" {
-		created, err := simcluster.ApplyDir(ctx, env.Client, samplesDir)
+		applied, err := simcluster.ApplyDir(ctx, env.Client, samplesDir)
 		if err != nil {
 			return fmt.Errorf("applying %s: %w", samplesDir, err)
 		}
-		fmt.Printf("Applied %d sample objects from %s.\n", len(created), samplesDir)
+		fmt.Printf("Applied %d sample objects from %s.\n", len(applied), samplesDir)
 	}
 
 	kc := env.Cluster.Kubeconfig
@@ -113,27 +105,5 @@ Component and manager logs are in %[2]s.
 Press Ctrl-C to stop everything.
 `, kc, env.Cluster.LogDir)
 	<-ctx.Done()
-	return nil
-}
-
-// startAgents runs one node agent per fake node, in this process, each reading a mock NVML
-// with that node's GPUs.
-func startAgents(ctx context.Context, env *harness.Env, fleet simcluster.Fleet) error {
-	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: agentNamespace}}
-	if err := env.Client.Create(ctx, ns); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating namespace %s: %w", agentNamespace, err)
-	}
-	for _, pool := range fleet {
-		cpu := doradev1.CPUInfo{Product: pool.CPUProduct, Cores: int32(pool.CPUs)}
-		for _, name := range pool.NodeNames() {
-			mock, err := nvmlmock.Fleet(pool.GPUProduct, pool.GPUs, uint64(pool.GPUMemoryMiB), name)
-			if err != nil {
-				return fmt.Errorf("mock NVML for %s: %w", name, err)
-			}
-			cfg := agent.Config{NodeName: name, Namespace: agentNamespace, GFDLabels: true}
-			a := agent.New(env.Client, clock.RealClock{}, cfg, agent.NewNVML(mock, nil), agent.FixedHost(cpu, int64(pool.MemoryGiB)*1024), nil)
-			go func() { _ = a.Run(ctx) }()
-		}
-	}
 	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -22,10 +21,10 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// ApplyDir creates every object in the YAML files of dir (kustomization.yaml aside), in
-// file-name order, cluster-scoped objects first; namespaced ones are created once their
-// namespace exists (a Workspace's namespace is made by the manager). Objects that already
-// exist are left as they are. It returns the objects it created.
+// ApplyDir applies every object in the YAML files of dir (kustomization.yaml aside), as
+// `kubectl apply --server-side --force-conflicts` would, in file-name order, cluster-scoped
+// objects first; namespaced ones are applied once their namespace exists (a Workspace's
+// namespace is made by the manager). It returns the objects it applied.
 func ApplyDir(ctx context.Context, c client.Client, dir string) ([]*unstructured.Unstructured, error) {
 	objects, err := readDir(dir)
 	if err != nil {
@@ -34,22 +33,22 @@ func ApplyDir(ctx context.Context, c client.Client, dir string) ([]*unstructured
 	sort.SliceStable(objects, func(i, j int) bool {
 		return objects[i].GetNamespace() == "" && objects[j].GetNamespace() != ""
 	})
-	var created []*unstructured.Unstructured
+	var applied []*unstructured.Unstructured
 	for _, obj := range objects {
 		if ns := obj.GetNamespace(); ns != "" {
 			if err := waitForNamespace(ctx, c, ns); err != nil {
-				return created, err
+				return applied, err
 			}
 		}
-		switch err := c.Create(ctx, obj); {
-		case err == nil:
-			created = append(created, obj)
-		case apierrors.IsAlreadyExists(err):
-		default:
-			return created, fmt.Errorf("creating %s %s: %w", obj.GetKind(), client.ObjectKeyFromObject(obj), err)
+		// Some objects (a Dora Node) may already exist, made by the manager: apply, do not
+		// create, so that the sample's fields win.
+		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("dora-samples"), client.ForceOwnership)
+		if err != nil {
+			return applied, fmt.Errorf("applying %s %s: %w", obj.GetKind(), client.ObjectKeyFromObject(obj), err)
 		}
+		applied = append(applied, obj)
 	}
-	return created, nil
+	return applied, nil
 }
 
 func readDir(dir string) ([]*unstructured.Unstructured, error) {

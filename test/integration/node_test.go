@@ -329,3 +329,24 @@ func TestSettledDoraNodeIsNotRewritten(t *testing.T) {
 		g.Expect(node.ResourceVersion).To(Equal(settledNode))
 	}).WithTimeout(3*time.Second).Should(Succeed(), "a settled Dora Node and its node must not be written again")
 }
+
+// A Dora Node applied before its Kubernetes Node exists (from a Dora document, say) is
+// adopted once the node appears, so that it goes with it; its spec is kept.
+func TestADoraNodeMadeFirstIsAdopted(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ensureAgentNamespace(t)
+	early := &doradev1.Node{
+		ObjectMeta: metav1.ObjectMeta{Name: "node-early"},
+		Spec:       doradev1.NodeSpec{Allow: []string{doradev1.GPUWorkload}},
+	}
+	g.Expect(k8sClient.Create(ctx, early)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(ctx, early) })
+
+	node := createKubeNode(t, "node-early", nil)
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(early), early)).To(Succeed())
+		g.Expect(metav1.IsControlledBy(early, node)).To(BeTrue())
+	}).WithTimeout(10*time.Second).Should(Succeed(), "the Dora Node should be adopted by its node")
+	g.Expect(early.Spec.Allow).To(Equal([]string{doradev1.GPUWorkload}), "adoption must keep the spec")
+}

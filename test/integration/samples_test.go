@@ -15,12 +15,12 @@ import (
 func TestSamplesAreAccepted(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	created, err := simcluster.ApplyDir(ctx, k8sClient, filepath.Join("..", "..", "config", "samples"))
+	applied, err := simcluster.ApplyDir(ctx, k8sClient, filepath.Join("..", "..", "config", "samples"))
 	t.Cleanup(func() {
-		for _, obj := range created {
+		for _, obj := range applied {
 			_ = k8sClient.Delete(ctx, obj)
 		}
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(created).To(HaveLen(13), "created:\n%s", simcluster.Summary(created))
+	g.Expect(applied).To(HaveLen(13), "applied:\n%s", simcluster.Summary(applied))
 }

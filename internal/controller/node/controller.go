@@ -100,6 +100,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if dn.DeletionTimestamp != nil {
 		return ctrl.Result{}, nil
 	}
+	if err := r.adopt(ctx, node, dn); err != nil {
+		return ctrl.Result{}, err
+	}
 
 	// observedGeneration lags the generation until this reconcile's status write: the spec
 	// changed since the manager last acted on it.
@@ -163,6 +166,23 @@ func (r *Reconciler) create(ctx context.Context, node *corev1.Node) (*doradev1.N
 	}
 	ctrl.LoggerFrom(ctx).Info("Created the Dora Node of a node", "node", klog.KObj(node))
 	return dn, nil
+}
+
+// adopt makes the Kubernetes Node the owner of a Dora Node made before it by someone else
+// (applied from a Dora document, say), so that it too goes with its node.
+func (r *Reconciler) adopt(ctx context.Context, node *corev1.Node, dn *doradev1.Node) error {
+	if metav1.GetControllerOf(dn) != nil {
+		return nil
+	}
+	before := dn.DeepCopy()
+	if err := ctrl.SetControllerReference(node, dn, r.client.Scheme()); err != nil {
+		return err
+	}
+	if err := r.client.Patch(ctx, dn, client.MergeFrom(before)); err != nil {
+		return fmt.Errorf("adopting dora node %s: %w", dn.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Adopted a Dora Node made before its node was known", "node", klog.KObj(node))
+	return nil
 }
 
 // writeStatus applies the manager's conditions and observedGeneration when they changed, and
