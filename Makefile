@@ -77,6 +77,10 @@ integration: tools ## Tests against a real kube-apiserver and etcd (envtest).
 e2e: tools ## End-to-end tests on the simulated GPU cluster.
 	$(GO) test $(GO_TEST_FLAGS) -timeout 20m ./test/e2e/...
 
+.PHONY: bench
+bench: tools build ## Measure the manager on the simulated cluster (about 5 minutes); prints a table.
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./test/bench/ -args -manager=$(BIN)/manager $(BENCH_ARGS)
+
 .PHONY: fuzz
 fuzz: ## Fuzz the Dora document translator for a while (FUZZTIME, default 60s).
 	$(GO) test ./internal/doradoc/ -run '^$$' -fuzz FuzzDecode -fuzztime $${FUZZTIME:-60s}

@@ -16,6 +16,9 @@ const (
 	LabelWorkload = "dora.dev/workload"
 	// LabelReplica marks a pod or service with its replica index.
 	LabelReplica = "dora.dev/replica"
+	// LabelVolume marks the PersistentVolumes and PersistentVolumeClaims made for a Volume
+	// with its name; the manager caches only claims that carry it.
+	LabelVolume = "dora.dev/volume"
 	// AnnotationDoraName keeps a Dora name that Kubernetes could not take as it was.
 	AnnotationDoraName = "dora.dev/name"
 	// AnnotationZone keeps the zone a translated Dora document was written for.

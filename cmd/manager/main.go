@@ -33,6 +33,11 @@ func main() {
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the webhook server listens on (default: all).")
 	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook server (default: controller-runtime's).")
 	flag.BoolVar(&disableWebhooks, "disable-webhooks", false, "Run without admission webhooks (their configuration must not be installed then).")
+	var qps float64
+	var burst int
+	flag.Float64Var(&qps, "kube-api-qps", 100, "Requests per second the manager may send to the API server.")
+	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of requests above --kube-api-qps.")
+	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 8, "Workloads reconciled at once.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -47,6 +52,7 @@ func main() {
 		log.Error(err, "Cannot reach a cluster")
 		os.Exit(1)
 	}
+	cfg.QPS, cfg.Burst = float32(qps), burst
 	ctx := ctrl.SetupSignalHandler()
 	mgr, err := manager.New(ctx, cfg, opts)
 	if err != nil {

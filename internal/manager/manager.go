@@ -7,22 +7,28 @@ import (
 	"context"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
+	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
 	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
 )
@@ -46,6 +52,11 @@ type Options struct {
 	AgentNamespace string
 	// Webhook configures the admission webhook server; nil disables the webhooks.
 	Webhook *webhook.Options
+	// WorkloadConcurrency is how many workloads are reconciled at once (default 8).
+	WorkloadConcurrency int
+	// Restartable lets a process build more than one manager (tests that kill and restart
+	// it): controller-runtime otherwise refuses a controller name seen before.
+	Restartable bool
 }
 
 // Scheme returns a scheme with the Kubernetes and Dora kinds.
@@ -75,6 +86,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "manager.dora.dev",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
+		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 		Cache: cache.Options{
 			ByObject: map[client.Object]cache.ByObject{
 				// Namespaces are cached whole (there are few); only those the manager owns
@@ -83,6 +95,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 				// Leases only in the agents' namespace: the node controller reads the
 				// agents' heartbeats and no other lease.
 				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{opts.AgentNamespace: {}}},
+				// Pods, services and revisions only of workloads, claims only of volumes:
+				// the manager never holds the rest of a big cluster in memory.
+				&corev1.Pod{}:                   {Label: hasLabel(doradev1.LabelWorkload)},
+				&corev1.Service{}:               {Label: hasLabel(doradev1.LabelWorkload)},
+				&appsv1.ControllerRevision{}:    {Label: hasLabel(doradev1.LabelWorkload)},
+				&corev1.PersistentVolumeClaim{}: {Label: hasLabel(doradev1.LabelVolume)},
 			},
 		},
 	}
@@ -105,6 +123,14 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		return nil, fmt.Errorf("setting up the node controller: %w", err)
 	}
 
+	if opts.WorkloadConcurrency <= 0 {
+		opts.WorkloadConcurrency = 8
+	}
+	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"))
+	if err := workloads.SetupWithManager(mgr, opts.WorkloadConcurrency); err != nil {
+		return nil, fmt.Errorf("setting up the workload controller: %w", err)
+	}
+
 	if opts.Webhook != nil {
 		mgr.GetWebhookServer().Register(dorawebhook.WorkloadValidatePath, &webhook.Admission{Handler: dorawebhook.WorkloadValidator{}})
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
@@ -118,4 +144,11 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		return nil, err
 	}
 	return mgr, nil
+}
+
+// hasLabel selects objects that carry a label, whatever its value.
+func hasLabel(key string) labels.Selector {
+	req, err := labels.NewRequirement(key, selection.Exists, nil)
+	utilruntime.Must(err)
+	return labels.NewSelector().Add(*req)
 }

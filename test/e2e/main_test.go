@@ -16,6 +16,7 @@ import (
 )
 
 var (
+	testEnv   *harness.Env
 	k8sClient client.Client
 	fleet     = simcluster.DefaultFleet()
 )
@@ -27,7 +28,7 @@ func TestMain(m *testing.M) {
 		defer stopAgents()
 		return m.Run()
 	}, opts, "dc-rov-01", func(env *harness.Env) {
-		k8sClient = env.Client
+		testEnv, k8sClient = env, env.Client
 		if err := simcluster.StartAgents(ctx, env.Client, fleet, "dora-system"); err != nil {
 			fmt.Fprintln(os.Stderr, "starting the node agents:", err)
 			os.Exit(1)

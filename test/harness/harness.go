@@ -25,9 +25,11 @@ type Env struct {
 	// Client is an uncached administrator client (a client.WithWatch).
 	Client client.Client
 
-	cancel     context.CancelFunc
-	managerErr chan error
-	managerLog *os.File
+	zone          string
+	cancel        context.CancelFunc
+	cancelManager context.CancelFunc
+	managerErr    chan error
+	managerLog    *os.File
 }
 
 // Start starts the cluster described by opts (with the repository's webhook configuration)
@@ -39,7 +41,7 @@ func Start(opts simcluster.Options, zone string) (*Env, error) {
 	}
 	opts.WebhookDirs = append(opts.WebhookDirs, filepath.Join(root, "config", "webhook"))
 	ctx, cancel := context.WithCancel(context.Background())
-	env := &Env{cancel: cancel}
+	env := &Env{cancel: cancel, zone: zone}
 	if env.Cluster, err = simcluster.Start(ctx, opts); err != nil {
 		cancel()
 		return nil, fmt.Errorf("starting the cluster: %w", err)
@@ -49,32 +51,51 @@ func Start(opts simcluster.Options, zone string) (*Env, error) {
 	}
 	ctrl.SetLogger(zap.New(zap.WriteTo(env.managerLog)))
 
-	mgr, err := manager.New(ctx, env.Cluster.Config, manager.Options{
-		Zone: zone,
-		Webhook: &webhook.Options{
-			Host:    env.Cluster.Webhook.LocalServingHost,
-			Port:    env.Cluster.Webhook.LocalServingPort,
-			CertDir: env.Cluster.Webhook.LocalServingCertDir,
-		},
-	})
-	if err != nil {
-		return nil, errors.Join(fmt.Errorf("building the manager: %w", err), env.Stop())
-	}
 	if env.Client, err = client.NewWithWatch(env.Cluster.Config, client.Options{Scheme: manager.Scheme()}); err != nil {
 		return nil, errors.Join(err, env.Stop())
 	}
-	env.managerErr = make(chan error, 1)
-	go func() { env.managerErr <- mgr.Start(ctx) }()
+	if err := env.StartManager(); err != nil {
+		return nil, errors.Join(err, env.Stop())
+	}
 	return env, nil
+}
+
+// StartManager starts a manager (again, after StopManager), as a restarted pod would.
+func (e *Env) StartManager() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr, err := manager.New(ctx, e.Cluster.Config, manager.Options{
+		Zone:        e.zone,
+		Restartable: true,
+		Webhook: &webhook.Options{
+			Host:    e.Cluster.Webhook.LocalServingHost,
+			Port:    e.Cluster.Webhook.LocalServingPort,
+			CertDir: e.Cluster.Webhook.LocalServingCertDir,
+		},
+	})
+	if err != nil {
+		cancel()
+		return fmt.Errorf("building the manager: %w", err)
+	}
+	e.cancelManager = cancel
+	e.managerErr = make(chan error, 1)
+	go func() { e.managerErr <- mgr.Start(ctx) }()
+	return nil
+}
+
+// StopManager stops the manager at once, wherever it is, and waits until it has stopped.
+func (e *Env) StopManager() error {
+	if e.cancelManager == nil {
+		return nil
+	}
+	e.cancelManager()
+	e.cancelManager = nil
+	return <-e.managerErr
 }
 
 // Stop stops the manager and the cluster.
 func (e *Env) Stop() error {
 	e.cancel()
-	var errs []error
-	if e.managerErr != nil {
-		errs = append(errs, <-e.managerErr)
-	}
+	errs := []error{e.StopManager()}
 	if e.Cluster != nil {
 		errs = append(errs, e.Cluster.Stop())
 	}

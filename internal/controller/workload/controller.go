@@ -1,0 +1,469 @@
+// Package workload reconciles Workloads into their pods (one per replica), NodePort
+// services and revision history, and reports on them: Dora's scheduler on top of
+// kube-scheduler.
+package workload
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/gpu"
+	"github.com/dora-hpc/dora-operator/internal/naming"
+	"github.com/dora-hpc/dora-operator/internal/workload"
+)
+
+// Event reasons.
+const (
+	EventScaleUp   = "ScaleUp"
+	EventScaleDown = "ScaleDown"
+	EventReplaced  = "Replaced"
+	EventRecreated = "Recreated"
+	EventPaused    = "Paused"
+	EventResumed   = "Resumed"
+)
+
+// DefaultHistoryLimit is how many past specs are kept as ControllerRevisions.
+const DefaultHistoryLimit = 10
+
+// portRetry is when a workload whose NodePort was refused looks again (the port may have
+// been freed); nothing else tells us.
+const portRetry = time.Minute
+
+// Reconciler turns Workloads into pods and services.
+type Reconciler struct {
+	client       client.Client
+	recorder     events.EventRecorder
+	historyLimit int
+}
+
+// NewReconciler returns a Reconciler using the manager's (cached) client.
+func NewReconciler(c client.Client, recorder events.EventRecorder) *Reconciler {
+	return &Reconciler{client: c, recorder: recorder, historyLimit: DefaultHistoryLimit}
+}
+
+// +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
+// +kubebuilder:rbac:groups=dora.dev,resources=workloads/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=volumes,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups=dora.dev,resources=workloads/finalizers,verbs=update
+
+// Reconcile makes the workload's replicas exist at its current revision and reports on them.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	wl := &doradev1.Workload{}
+	if err := r.client.Get(ctx, req.NamespacedName, wl); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if wl.DeletionTimestamp != nil {
+		// Pods and services go with it through their owner references.
+		return ctrl.Result{}, nil
+	}
+	revision := workload.TemplateHash(wl)
+	if err := r.recordRevision(ctx, wl, revision); err != nil {
+		return ctrl.Result{}, err
+	}
+	pods, err := r.ownedPods(ctx, wl)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+
+	desired := wl.ReplicaCount()
+	if wl.Spec.Paused {
+		desired = 0
+	}
+	var in statusInput
+	var claims []workload.VolumeClaim
+	if len(wl.Spec.Volumes) > 0 {
+		if claims, in.volumes, err = resolveVolumes(ctx, r.client, wl); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	if in.hostNetwork, err = r.checkHostNetwork(ctx, wl); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	p := planReplicas(pods, desired, revision, in.volumes == nil && in.hostNetwork == nil)
+	created, err := r.act(ctx, wl, p, claims)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if in.ports, err = r.syncServices(ctx, wl); err != nil {
+		return ctrl.Result{}, err
+	}
+
+	in.wl, in.pods, in.desired, in.revision, in.plan = wl, append(pods, created...), desired, revision, p
+	if in.noProduct, err = r.missingProducts(ctx, wl, in.pods); err != nil {
+		return ctrl.Result{}, err
+	}
+	before := wl.Status.DeepCopy()
+	wl.Status = computeStatus(in)
+	if !equalStatus(*before, wl.Status) {
+		if err := r.client.Status().Update(ctx, wl); err != nil {
+			return ctrl.Result{}, fmt.Errorf("writing workload status: %w", err)
+		}
+	}
+	r.emitEvents(wl, before, p, len(created))
+
+	if in.ports != nil {
+		return ctrl.Result{RequeueAfter: portRetry}, nil
+	}
+	return ctrl.Result{}, nil
+}
+
+// act creates and deletes pods as planned. Pods have fixed names, so a create that finds its
+// pod already there (a cache that lags, a restarted manager) is not an error, and neither
+// is a delete that finds it gone: nothing is ever duplicated.
+func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []workload.VolumeClaim) ([]*corev1.Pod, error) {
+	var created []*corev1.Pod
+	var errs []error
+	for _, index := range p.create {
+		pod, err := workload.BuildPod(wl, index, workload.PodInputs{Claims: claims})
+		if err != nil {
+			return created, fmt.Errorf("building pod %d: %w", index, err)
+		}
+		if err := ctrl.SetControllerReference(wl, pod, r.client.Scheme()); err != nil {
+			return created, err
+		}
+		switch err := r.client.Create(ctx, pod); {
+		case err == nil:
+			created = append(created, pod)
+		case apierrors.IsAlreadyExists(err):
+		default:
+			errs = append(errs, fmt.Errorf("creating pod %s: %w", pod.Name, err))
+		}
+	}
+	for _, group := range [][]*corev1.Pod{p.replace, p.scaleDown, p.recreate} {
+		for _, pod := range group {
+			err := r.client.Delete(ctx, pod, client.Preconditions{UID: &pod.UID})
+			if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+				errs = append(errs, fmt.Errorf("deleting pod %s: %w", pod.Name, err))
+			}
+		}
+	}
+	if len(p.create)+len(p.replace)+len(p.scaleDown)+len(p.recreate) > 0 {
+		ctrl.LoggerFrom(ctx).V(1).Info("Changed the workload's pods", "created", len(created),
+			"replaced", len(p.replace), "scaledDown", len(p.scaleDown), "recreated", len(p.recreate))
+	}
+	return created, errors.Join(errs...)
+}
+
+// ownedPods lists the pods this workload controls.
+func (r *Reconciler) ownedPods(ctx context.Context, wl *doradev1.Workload) ([]*corev1.Pod, error) {
+	list := &corev1.PodList{}
+	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
+		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+		return nil, fmt.Errorf("listing pods: %w", err)
+	}
+	var pods []*corev1.Pod
+	for i := range list.Items {
+		if metav1.IsControlledBy(&list.Items[i], wl) {
+			pods = append(pods, &list.Items[i])
+		}
+	}
+	return pods, nil
+}
+
+// syncServices makes one NodePort service per replica and port exist (kept while paused, as
+// Dora kept its port reservations) and removes those no longer wanted. A NodePort the API
+// server refuses (outside its range, already taken) is reported, not retried in a loop.
+func (r *Reconciler) syncServices(ctx context.Context, wl *doradev1.Workload) (*blocker, error) {
+	want := map[string]*corev1.Service{}
+	if wl.Spec.Network != nil {
+		for i := int32(0); i < wl.ReplicaCount(); i++ {
+			for _, svc := range workload.BuildServices(wl, i) {
+				want[svc.Name] = svc
+			}
+		}
+	}
+	list := &corev1.ServiceList{}
+	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
+		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+		return nil, fmt.Errorf("listing services: %w", err)
+	}
+	existing := map[string]*corev1.Service{}
+	for i := range list.Items {
+		svc := &list.Items[i]
+		if !metav1.IsControlledBy(svc, wl) {
+			continue
+		}
+		if _, wanted := want[svc.Name]; !wanted {
+			if err := r.client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("deleting service %s: %w", svc.Name, err)
+			}
+			continue
+		}
+		existing[svc.Name] = svc
+	}
+	var refused []string
+	names := make([]string, 0, len(want))
+	for name := range want {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		svc := want[name]
+		if cur, ok := existing[name]; ok {
+			if samePorts(cur, svc) {
+				continue
+			}
+			cur.Spec.Ports = svc.Spec.Ports
+			if err := r.client.Update(ctx, cur); err != nil {
+				if portRefused(err) {
+					refused = append(refused, err.Error())
+					continue
+				}
+				return nil, fmt.Errorf("updating service %s: %w", name, err)
+			}
+			continue
+		}
+		if err := ctrl.SetControllerReference(wl, svc, r.client.Scheme()); err != nil {
+			return nil, err
+		}
+		switch err := r.client.Create(ctx, svc); {
+		case err == nil:
+		case apierrors.IsAlreadyExists(err):
+			// Ours, and the cache has not seen it yet; or another workload's of a name that
+			// became the same once made DNS-safe (blue.red and blue-red).
+			other := &corev1.Service{}
+			if err := r.client.Get(ctx, client.ObjectKeyFromObject(svc), other); err == nil && !metav1.IsControlledBy(other, wl) {
+				refused = append(refused, fmt.Sprintf("service %s already exists and is not this workload's; rename one of the two workloads", svc.Name))
+			}
+		case portRefused(err):
+			refused = append(refused, err.Error())
+		default:
+			return nil, fmt.Errorf("creating service %s: %w", name, err)
+		}
+	}
+	if len(refused) > 0 {
+		return &blocker{conditionType: ConditionPortsReady, reason: ReasonPortUnavailable,
+			message: "the API server refused a NodePort: " + strings.Join(refused, "; ")}, nil
+	}
+	return nil, nil
+}
+
+func samePorts(a, b *corev1.Service) bool {
+	if len(a.Spec.Ports) != len(b.Spec.Ports) {
+		return false
+	}
+	for i := range a.Spec.Ports {
+		x, y := a.Spec.Ports[i], b.Spec.Ports[i]
+		if x.Port != y.Port || x.Protocol != y.Protocol || (y.NodePort != 0 && x.NodePort != y.NodePort) {
+			return false
+		}
+	}
+	return true
+}
+
+// portRefused reports the API server refusing a NodePort: outside its range, or taken.
+func portRefused(err error) bool {
+	return apierrors.IsInvalid(err) && strings.Contains(err.Error(), "nodePort")
+}
+
+// checkHostNetwork refuses network.mode host unless the workload's workspace allows it.
+func (r *Reconciler) checkHostNetwork(ctx context.Context, wl *doradev1.Workload) (*blocker, error) {
+	if wl.Spec.Network == nil || wl.Spec.Network.Mode != "host" {
+		return nil, nil
+	}
+	deny := &blocker{conditionType: doradev1.ConditionReady, reason: ReasonHostNetworkDenied,
+		message: "network.mode host needs a workspace with spec.allowHostNetwork: ask an administrator, or use bridge"}
+	ns := &corev1.Namespace{}
+	if err := r.client.Get(ctx, client.ObjectKey{Name: wl.Namespace}, ns); err != nil {
+		return deny, client.IgnoreNotFound(err)
+	}
+	ws := &doradev1.Workspace{}
+	name := ns.Labels[doradev1.LabelWorkspace]
+	if name == "" {
+		return deny, nil
+	}
+	if err := r.client.Get(ctx, client.ObjectKey{Name: name}, ws); err != nil {
+		return deny, client.IgnoreNotFound(err)
+	}
+	if !ws.Spec.AllowHostNetwork {
+		return deny, nil
+	}
+	return nil, nil
+}
+
+// missingProducts names the requested GPU products when no node has any of them, so a
+// queued workload says so plainly; "" when some node has one, or nothing waits.
+func (r *Reconciler) missingProducts(ctx context.Context, wl *doradev1.Workload, pods []*corev1.Pod) (string, error) {
+	sel := wl.Spec.Selectors.GPU
+	if sel == nil || len(sel.ProductName.Values) == 0 || slices.Contains(sel.ProductName.Values, doradev1.All) {
+		return "", nil
+	}
+	waiting := slices.ContainsFunc(pods, func(p *corev1.Pod) bool { _, ok := unschedulableMessage(p); return ok })
+	if !waiting {
+		return "", nil
+	}
+	values := make([]string, 0, len(sel.ProductName.Values))
+	for _, p := range sel.ProductName.Values {
+		values = append(values, gpu.ProductLabel(p))
+	}
+	req, err := labels.NewRequirement(gpu.LabelProduct, selection.In, values)
+	if err != nil {
+		return "", nil
+	}
+	nodes := &metav1.PartialObjectMetadataList{}
+	nodes.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("NodeList"))
+	if err := r.client.List(ctx, nodes, client.MatchingLabelsSelector{Selector: labels.NewSelector().Add(*req)}, client.Limit(1)); err != nil {
+		return "", fmt.Errorf("looking for nodes with the requested products: %w", err)
+	}
+	if len(nodes.Items) > 0 {
+		return "", nil
+	}
+	return strings.Join(sel.ProductName.Values, " or "), nil
+}
+
+// recordRevision keeps the spec of every revision as a ControllerRevision (the newest
+// historyLimit), for history and rollback. It writes only when the revision is new.
+func (r *Reconciler) recordRevision(ctx context.Context, wl *doradev1.Workload, revision string) error {
+	list := &appsv1.ControllerRevisionList{}
+	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
+		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+		return fmt.Errorf("listing revisions: %w", err)
+	}
+	var owned []*appsv1.ControllerRevision
+	var latest int64
+	for i := range list.Items {
+		cr := &list.Items[i]
+		if !metav1.IsControlledBy(cr, wl) {
+			continue
+		}
+		if cr.Labels[workload.LabelRevision] == revision {
+			return nil
+		}
+		owned = append(owned, cr)
+		latest = max(latest, cr.Revision)
+	}
+	spec := wl.Spec.DeepCopy()
+	spec.Replica, spec.Paused = nil, false
+	data, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	cr := &appsv1.ControllerRevision{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: wl.Namespace,
+			Name:      revisionName(wl.Name, revision),
+			Labels: map[string]string{
+				workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name),
+				workload.LabelRevision: revision,
+			},
+		},
+		Data:     runtime.RawExtension{Raw: data},
+		Revision: latest + 1,
+	}
+	if err := ctrl.SetControllerReference(wl, cr, r.client.Scheme()); err != nil {
+		return err
+	}
+	if err := r.client.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("recording revision %s: %w", revision, err)
+	}
+	slices.SortFunc(owned, func(a, b *appsv1.ControllerRevision) int { return int(b.Revision - a.Revision) })
+	for i := r.historyLimit - 1; i < len(owned); i++ {
+		if err := r.client.Delete(ctx, owned[i]); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("pruning revision %s: %w", owned[i].Name, err)
+		}
+	}
+	return nil
+}
+
+func revisionName(workloadName, revision string) string {
+	const max = 253
+	if n := len(workloadName) + 1 + len(revision); n > max {
+		workloadName = strings.TrimRight(workloadName[:max-1-len(revision)], ".-")
+	}
+	return workloadName + "-" + revision
+}
+
+// emitEvents tells the user what this reconcile did, after the status was written.
+func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.WorkloadStatus, p plan, created int) {
+	wasPaused := meta.IsStatusConditionTrue(before.Conditions, doradev1.WorkloadPaused)
+	isPaused := meta.IsStatusConditionTrue(wl.Status.Conditions, doradev1.WorkloadPaused)
+	switch {
+	case isPaused && !wasPaused:
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventPaused, "Pause", "Paused: removing %d pods", len(p.scaleDown))
+	case !isPaused && wasPaused:
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Resumed: %d replicas", wl.ReplicaCount())
+	}
+	if created > 0 {
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, workload.TemplateHash(wl))
+	}
+	if len(p.scaleDown) > 0 && !isPaused {
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleDown, "DeletePods", "Removing %d pods: %s", len(p.scaleDown), podNames(p.scaleDown))
+	}
+	if len(p.replace) > 0 {
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventReplaced, "ReplacePods", "Replacing %d pods of an older revision with revision %s: %s",
+			len(p.replace), workload.TemplateHash(wl), podNames(p.replace))
+	}
+	if len(p.recreate) > 0 {
+		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, EventRecreated, "RecreatePods", "Recreating %d pods the cluster took away: %s", len(p.recreate), podNames(p.recreate))
+	}
+}
+
+func podNames(pods []*corev1.Pod) string {
+	names := make([]string, 0, len(pods))
+	for _, p := range pods {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// SetupWithManager registers the controller with concurrency workers. It owns pods,
+// services and revisions, and looks again at a namespace's workloads when a volume claim
+// there changes.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("workload").
+		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		For(&doradev1.Workload{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		Owns(&corev1.Pod{}).
+		Owns(&corev1.Service{}).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).
+		Watches(&doradev1.Volume{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).
+		Complete(r)
+}
+
+// workloadsWithVolumes maps a claim or Volume to the workloads of its namespace that mount
+// volumes.
+func (r *Reconciler) workloadsWithVolumes(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &doradev1.WorkloadList{}
+	if err := r.client.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing workloads for a volume", "object", klog.KObj(obj))
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, wl := range list.Items {
+		if len(wl.Spec.Volumes) > 0 {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: wl.Namespace, Name: wl.Name}})
+		}
+	}
+	return reqs
+}

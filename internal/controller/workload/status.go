@@ -1,0 +1,265 @@
+package workload
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/workload"
+)
+
+// Condition reasons of a Workload.
+const (
+	ReasonAllReplicasReady  = "AllReplicasReady"
+	ReasonReplicasNotReady  = "ReplicasNotReady"
+	ReasonScaledToZero      = "ScaledToZero"
+	ReasonPaused            = "Paused"
+	ReasonResumed           = "Resumed"
+	ReasonCreating          = "CreatingPods"
+	ReasonReplacing         = "ReplacingPods"
+	ReasonScalingDown       = "ScalingDown"
+	ReasonSettled           = "Settled"
+	ReasonUnschedulable     = "Unschedulable"
+	ReasonScheduled         = "Scheduled"
+	ReasonVolumesNotReady   = "VolumesNotReady"
+	ReasonPortUnavailable   = "PortUnavailable"
+	ReasonHostNetworkDenied = "HostNetworkNotAllowed"
+	ReasonCompleted         = "Completed"
+	ReasonFailed            = "Failed"
+)
+
+// Condition types beyond those in the API package.
+const (
+	// ConditionVolumesReady is False while a mounted volume's claim is missing or unbound.
+	ConditionVolumesReady = "VolumesReady"
+	// ConditionPortsReady is False while a NodePort cannot be had.
+	ConditionPortsReady = "PortsReady"
+)
+
+// blocker is something that keeps pods from being created, with what to tell the user.
+type blocker struct {
+	conditionType, reason, message string
+}
+
+// statusInput is what computeStatus needs: the workload, its pods as they are after this
+// reconcile's actions were decided, what the plan does, and what blocks it.
+type statusInput struct {
+	wl       *doradev1.Workload
+	pods     []*corev1.Pod
+	desired  int32
+	revision string
+	plan     plan
+	// volumes and ports are nil when nothing blocks them.
+	volumes, ports, hostNetwork *blocker
+	// noProduct names the requested GPU products no node has, if none has any.
+	noProduct string
+}
+
+// computeStatus derives the whole status. Conditions keep their transition times when their
+// status does not change (meta.SetStatusCondition), so a reconcile that finds nothing new
+// yields an identical status and no write.
+func computeStatus(in statusInput) doradev1.WorkloadStatus {
+	st := *in.wl.Status.DeepCopy()
+	st.ObservedGeneration = in.wl.Generation
+	st.CurrentRevision = in.revision
+	st.Containers = nil
+	var ready, existing, succeeded, failed int32
+	var unschedulable []string
+	for _, pod := range sortedByIndex(in.pods) {
+		index, _ := replicaIndex(pod)
+		if index >= in.desired || pod.DeletionTimestamp != nil {
+			continue
+		}
+		existing++
+		cs := containerStatus(pod, index)
+		st.Containers = append(st.Containers, cs)
+		switch {
+		case podReady(pod):
+			ready++
+		case pod.Status.Phase == corev1.PodSucceeded:
+			succeeded++
+		case pod.Status.Phase == corev1.PodFailed:
+			failed++
+		}
+		if msg, ok := unschedulableMessage(pod); ok {
+			unschedulable = append(unschedulable, msg)
+		}
+	}
+	st.Replicas = existing
+	st.ReadyReplicas = ready
+	st.Ready = fmt.Sprintf("%d/%d", ready, in.desired)
+
+	gen := in.wl.Generation
+	set := func(t string, status metav1.ConditionStatus, reason, msg string) {
+		meta.SetStatusCondition(&st.Conditions, metav1.Condition{Type: t, Status: status, Reason: reason, Message: msg, ObservedGeneration: gen})
+	}
+
+	paused := in.wl.Spec.Paused
+	if paused {
+		set(doradev1.WorkloadPaused, metav1.ConditionTrue, ReasonPaused, "spec.paused is true: the workload's pods are removed; set it to false to resume")
+	} else {
+		set(doradev1.WorkloadPaused, metav1.ConditionFalse, ReasonResumed, "the workload is not paused")
+	}
+
+	for _, b := range []struct {
+		condType string
+		blk      *blocker
+		okReason string
+	}{
+		{ConditionVolumesReady, in.volumes, "VolumesBound"},
+		{ConditionPortsReady, in.ports, "PortsAllocated"},
+	} {
+		if b.blk != nil {
+			set(b.condType, metav1.ConditionFalse, b.blk.reason, b.blk.message)
+		} else {
+			set(b.condType, metav1.ConditionTrue, b.okReason, "")
+		}
+	}
+
+	switch {
+	case len(unschedulable) > 0:
+		msg := unschedulable[0]
+		if in.noProduct != "" {
+			msg = fmt.Sprintf("no node has product %s; the scheduler says: %s", in.noProduct, msg)
+		}
+		set(doradev1.WorkloadQueued, metav1.ConditionTrue, ReasonUnschedulable,
+			fmt.Sprintf("%d of %d replicas wait for hardware: %s", len(unschedulable), in.desired, msg))
+	default:
+		set(doradev1.WorkloadQueued, metav1.ConditionFalse, ReasonScheduled, "no replica waits for hardware")
+	}
+
+	switch p := in.plan; {
+	case len(p.replace) > 0:
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonReplacing, fmt.Sprintf("replacing %d pods with revision %s", len(p.replace), in.revision))
+	case len(p.scaleDown) > 0:
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonScalingDown, fmt.Sprintf("removing %d pods", len(p.scaleDown)))
+	case len(p.create)+len(p.recreate) > 0 || existing < in.desired:
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonCreating, fmt.Sprintf("%d of %d replicas exist", existing, in.desired))
+	default:
+		set(doradev1.WorkloadProgressing, metav1.ConditionFalse, ReasonSettled, "every replica exists at the current revision")
+	}
+
+	// Ready and the phase say the most important thing first.
+	blocked := firstBlocker(in.hostNetwork, in.volumes, in.ports)
+	restartNever := in.wl.Spec.Config == nil || in.wl.Spec.Config.RestartPolicy == "" || in.wl.Spec.Config.RestartPolicy == "Never"
+	switch {
+	case paused:
+		st.Phase = doradev1.WorkloadPhasePaused
+		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonPaused, "the workload is paused")
+	case blocked != nil && existing < in.desired:
+		st.Phase = doradev1.WorkloadPhasePending
+		set(doradev1.ConditionReady, metav1.ConditionFalse, blocked.reason, blocked.message)
+	case in.desired == 0:
+		st.Phase = doradev1.WorkloadPhaseRunning
+		set(doradev1.ConditionReady, metav1.ConditionTrue, ReasonScaledToZero, "replica.count is 0")
+	case restartNever && succeeded == in.desired:
+		st.Phase = doradev1.WorkloadPhaseCompleted
+		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonCompleted, "every replica ran to completion")
+	case restartNever && failed > 0 && ready == 0 && succeeded+failed == in.desired:
+		st.Phase = doradev1.WorkloadPhaseFailed
+		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonFailed, fmt.Sprintf("%d of %d replicas failed", failed, in.desired))
+	case len(unschedulable) > 0:
+		st.Phase = doradev1.WorkloadPhaseQueued
+		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonUnschedulable, meta.FindStatusCondition(st.Conditions, doradev1.WorkloadQueued).Message)
+	case ready == in.desired:
+		st.Phase = doradev1.WorkloadPhaseRunning
+		set(doradev1.ConditionReady, metav1.ConditionTrue, ReasonAllReplicasReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
+	default:
+		st.Phase = doradev1.WorkloadPhasePending
+		if ready > 0 {
+			st.Phase = doradev1.WorkloadPhaseRunning
+		}
+		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonReplicasNotReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
+	}
+	return st
+}
+
+func firstBlocker(bs ...*blocker) *blocker {
+	for _, b := range bs {
+		if b != nil {
+			return b
+		}
+	}
+	return nil
+}
+
+func sortedByIndex(pods []*corev1.Pod) []*corev1.Pod {
+	out := append([]*corev1.Pod(nil), pods...)
+	sort.SliceStable(out, func(i, j int) bool {
+		a, _ := replicaIndex(out[i])
+		b, _ := replicaIndex(out[j])
+		return a < b
+	})
+	return out
+}
+
+// containerStatus is Dora's view of one replica.
+func containerStatus(pod *corev1.Pod, index int32) doradev1.ContainerStatus {
+	cs := doradev1.ContainerStatus{
+		Replica:  index,
+		Name:     pod.Name,
+		Node:     pod.Spec.NodeName,
+		Revision: pod.Labels[workload.LabelRevision],
+		State:    "Waiting",
+		Reason:   string(pod.Status.Phase),
+	}
+	for _, c := range pod.Status.ContainerStatuses {
+		if c.Name != workload.ContainerName {
+			continue
+		}
+		switch {
+		case c.State.Running != nil:
+			cs.State, cs.Reason = "Running", ""
+		case c.State.Terminated != nil:
+			cs.State, cs.Reason, cs.Message = "Terminated", c.State.Terminated.Reason, c.State.Terminated.Message
+		case c.State.Waiting != nil:
+			cs.Reason, cs.Message = c.State.Waiting.Reason, c.State.Waiting.Message
+		}
+	}
+	if msg, ok := unschedulableMessage(pod); ok {
+		cs.Reason, cs.Message = ReasonUnschedulable, msg
+	}
+	if pod.Status.Reason != "" && cs.State != "Running" {
+		cs.Reason, cs.Message = pod.Status.Reason, pod.Status.Message
+	}
+	cs.Message = truncate(cs.Message, 1024)
+	return cs
+}
+
+func podReady(pod *corev1.Pod) bool {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// unschedulableMessage is the scheduler's own explanation of why a pod waits.
+func unschedulableMessage(pod *corev1.Pod) (string, bool) {
+	if pod.Spec.NodeName != "" {
+		return "", false
+	}
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+			return strings.TrimSpace(c.Message), true
+		}
+	}
+	return "", false
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n-3] + "..."
+}
+
+// equalStatus compares two statuses the way the API server would store them.
+func equalStatus(a, b doradev1.WorkloadStatus) bool { return apiequality.Semantic.DeepEqual(a, b) }

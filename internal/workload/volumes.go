@@ -1,0 +1,83 @@
+package workload
+
+import (
+	"fmt"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+// VolumeClaim says which PersistentVolumeClaim (in the workload's namespace) backs one entry
+// of spec.volumes, and whether it must be mounted read-only.
+type VolumeClaim struct {
+	// ClaimName is the claim's name.
+	ClaimName string
+	// ReadOnly is true when the workload may only read the volume (another workspace's
+	// volume, or a Volume whose policy says so). spec.volumes[].readOnly can only add to it.
+	ReadOnly bool
+}
+
+// PodInputs is what the controller looked up for the builder.
+type PodInputs struct {
+	// Claims is indexed like spec.volumes.
+	Claims []VolumeClaim
+}
+
+// Shared memory: config.shmSize is a memory-backed emptyDir over /dev/shm, as docker run
+// --shm-size gives.
+const (
+	shmVolume = "dshm"
+	shmPath   = "/dev/shm"
+)
+
+// volumes are the pod's volumes and the container's mounts: /dev/shm when config.shmSize is
+// set, then each entry of spec.volumes from the claim the controller found for it.
+func volumes(wl *doradev1.Workload, in PodInputs) ([]corev1.Volume, []corev1.VolumeMount, error) {
+	var vols []corev1.Volume
+	var mounts []corev1.VolumeMount
+	if cfg := wl.Spec.Config; cfg != nil && cfg.ShmSize != nil {
+		size := *cfg.ShmSize
+		if size < 0 {
+			return nil, nil, fmt.Errorf("config.shmSize: %d is negative; give the size of /dev/shm in bytes", size)
+		}
+		// 0 leaves the runtime's own /dev/shm, as Dora did.
+		if size > 0 {
+			vols = append(vols, corev1.Volume{
+				Name: shmVolume,
+				VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{
+					Medium:    corev1.StorageMediumMemory,
+					SizeLimit: resource.NewQuantity(size, resource.DecimalSI),
+				}},
+			})
+			mounts = append(mounts, corev1.VolumeMount{Name: shmVolume, MountPath: shmPath})
+		}
+	}
+	if len(in.Claims) != len(wl.Spec.Volumes) {
+		return nil, nil, fmt.Errorf("spec.volumes: %d volumes but %d claims were looked up for them", len(wl.Spec.Volumes), len(in.Claims))
+	}
+	for i, v := range wl.Spec.Volumes {
+		claim := in.Claims[i]
+		if claim.ClaimName == "" {
+			return nil, nil, fmt.Errorf("spec.volumes[%d] (%s): no claim was looked up for it", i, v.Name)
+		}
+		name := "vol-" + strconv.Itoa(i)
+		readOnly := claim.ReadOnly || v.ReadOnly
+		vols = append(vols, corev1.Volume{
+			Name: name,
+			VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{
+				ClaimName: claim.ClaimName,
+				ReadOnly:  readOnly,
+			}},
+		})
+		mounts = append(mounts, corev1.VolumeMount{
+			Name:      name,
+			MountPath: v.Target,
+			SubPath:   v.Subpath,
+			ReadOnly:  readOnly,
+		})
+	}
+	return vols, mounts, nil
+}

@@ -1,0 +1,435 @@
+// Package bench measures the manager on the simulated GPU cluster: how fast workloads become
+// pods against a raw client creating the same pods, apply-to-pods latency under a steady
+// rate, API writes per workload, writes from an idle cluster, and the manager's peak memory.
+// Run it with `make bench`; it prints a table. Numbers on a shared 2-core machine are noisy:
+// compare ratios measured in one run.
+package bench
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/manager"
+	"github.com/dora-hpc/dora-operator/internal/simcluster"
+	"github.com/dora-hpc/dora-operator/internal/workload"
+)
+
+var (
+	managerBin = flag.String("manager", "../../bin/manager", "the manager binary to measure")
+	workloads  = flag.Int("workloads", 1000, "workloads in the throughput phase")
+	replicas   = flag.Int("replicas", 4, "replicas per workload")
+	nodes      = flag.Int("nodes", 250, "fake GPU nodes")
+	rate       = flag.Int("rate", 50, "workloads per second in the latency phase")
+	rateFor    = flag.Duration("rate-for", 10*time.Second, "length of the latency phase")
+	idleFor    = flag.Duration("idle-for", time.Minute, "how long the settled cluster is watched for writes")
+	workers    = flag.Int("workers", 16, "parallel creators, for the raw client and for applying workloads")
+)
+
+func BenchmarkWorkloadsToPods(b *testing.B) {
+	ctx := context.Background()
+	gpusPerNode := (*workloads**replicas + *nodes - 1) / *nodes
+	fleet := simcluster.Fleet{{Name: "gpu", Count: *nodes, GPUProduct: "NVIDIA H100 80GB HBM3", GPUs: gpusPerNode, GPUMemoryMiB: 81559, CPUs: 128, MemoryGiB: 1024}}
+	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = cluster.Stop() }()
+	c, err := client.New(cluster.Config, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	cs := kubernetes.NewForConfigOrDie(cluster.Config)
+
+	mgr, err := startManager(cluster)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer mgr.stop()
+
+	for _, ns := range []string{"bench-raw", "bench-op", "bench-lat"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	specs := make([]*doradev1.Workload, *workloads)
+	for i := range specs {
+		specs[i] = benchWorkload("bench-op", fmt.Sprintf("w%04d", i), int32(*replicas), 1)
+	}
+	total := *workloads * *replicas
+
+	// (a) a raw client creating the very pods the manager would, then the manager.
+	var pods []*corev1.Pod
+	for _, wl := range specs {
+		for i := 0; i < *replicas; i++ {
+			pod, err := workload.BuildPod(wl, int32(i), workload.PodInputs{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			pod.Namespace = "bench-raw"
+			pods = append(pods, pod)
+		}
+	}
+	rawStart := time.Now()
+	parallel(len(pods), *workers, func(i int) error { return c.Create(ctx, pods[i]) }, b)
+	rawTime := time.Since(rawStart)
+	if err := c.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace("bench-raw"), client.GracePeriodSeconds(0)); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, 5*time.Minute, "raw pods to go", func() (bool, error) {
+		l := &corev1.PodList{}
+		err := c.List(ctx, l, client.InNamespace("bench-raw"), client.Limit(1))
+		return err == nil && len(l.Items) == 0, nil
+	})
+
+	writesBefore := mgr.writes(b)
+	seen := watchPods(ctx, b, cs, "bench-op")
+	opStart := time.Now()
+	parallel(len(specs), *workers, func(i int) error { return c.Create(ctx, specs[i]) }, b)
+	seen.waitCount(b, total, 10*time.Minute)
+	opTime := time.Since(opStart)
+	seen.stop()
+
+	// Settle: every workload Running, and the manager quiet for a few seconds.
+	waitFor(b, 10*time.Minute, "workloads to run", func() (bool, error) {
+		l := &doradev1.WorkloadList{}
+		if err := c.List(ctx, l, client.InNamespace("bench-op")); err != nil {
+			return false, nil
+		}
+		for _, wl := range l.Items {
+			if wl.Status.Phase != doradev1.WorkloadPhaseRunning {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	settled := mgr.waitQuiet(b, 5*time.Second)
+	writesPerWorkload := float64(settled.total()-writesBefore.total()) / float64(*workloads)
+
+	// (d) the settled cluster, watched for writes.
+	idleStart := mgr.writes(b)
+	time.Sleep(*idleFor) // the measurement is the interval itself
+	idleWrites := mgr.writes(b).total() - idleStart.total()
+	idlePerMinute := float64(idleWrites) / idleFor.Minutes()
+
+	// (b) apply -> all pods created, at a steady rate.
+	latencies := steadyRate(ctx, b, c, cs)
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+
+	rss := mgr.peakRSS(b)
+	ratio := rawTime.Seconds() / opTime.Seconds()
+	b.ReportMetric(ratio, "throughput-ratio")
+	b.ReportMetric(pct(latencies, 0.99).Seconds(), "p99-s")
+	b.ReportMetric(writesPerWorkload, "writes/workload")
+	b.ReportMetric(idlePerMinute, "idle-writes/min")
+	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
+
+	fmt.Printf(`
+Dora manager on the simulated cluster: %d fake GPU nodes, %d workloads x %d replicas (%d pods)
+| figure | measured | target |
+|---|---|---|
+| (a) workloads -> pods throughput vs a raw client (same pods, same API server) | %.2fx (raw %.1fs, manager %.1fs) | >= 0.8x |
+| (b) apply -> all pods created at %d workloads/s for %s: p50 / p99 | %s / %s | p99 < 1s |
+| (c) manager API writes per workload (%d replicas; from its own client metrics) | %.2f (%s) | <= %d |
+| (d) manager API writes per minute, settled and idle | %.1f | 0 |
+| (e) manager peak RSS | %.0f MiB | <= 256 MiB at 10,000 workloads |
+`, *nodes, *workloads, *replicas, total, ratio, rawTime.Seconds(), opTime.Seconds(), *rate, rateFor.String(),
+		pct(latencies, 0.5).Round(time.Millisecond), pct(latencies, 0.99).Round(time.Millisecond),
+		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+2, idlePerMinute, float64(rss)/(1<<20))
+}
+
+func pct(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+// benchWorkload is a workload of replicas pods with gpus GPUs each.
+func benchWorkload(ns, name string, replicas, gpus int32) *doradev1.Workload {
+	wl := &doradev1.Workload{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
+		Spec: doradev1.WorkloadSpec{
+			Replica: &doradev1.ReplicaSpec{Count: ptr.To(replicas)},
+			Image:   doradev1.ImageSpec{Image: "nvcr.io/nvidia/pytorch:24.05-py3", PullPolicy: "IfNotPresent"},
+			Config:  &doradev1.ContainerConfig{Cmd: doradev1.NewString("python train.py"), RestartPolicy: "Never", Affinity: "Random"},
+			Driver:  "Docker",
+		},
+	}
+	if gpus > 0 {
+		wl.Spec.Selectors.GPU = &doradev1.GPUSelector{Count: ptr.To(intstr.FromInt32(gpus)), ProductName: doradev1.NewString("NVIDIA H100 80GB HBM3")}
+	}
+	return wl
+}
+
+// steadyRate applies workloads at a fixed rate and returns, for each, the time from its
+// create call to its last pod being seen.
+func steadyRate(ctx context.Context, b *testing.B, c client.Client, cs kubernetes.Interface) []time.Duration {
+	n := int(rateFor.Seconds() * float64(*rate))
+	seen := watchPods(ctx, b, cs, "bench-lat")
+	defer seen.stop()
+	applied := make([]time.Time, n)
+	ticker := time.NewTicker(time.Second / time.Duration(*rate))
+	defer ticker.Stop()
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		<-ticker.C
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			wl := benchWorkload("bench-lat", fmt.Sprintf("l%04d", i), int32(*replicas), 0)
+			applied[i] = time.Now()
+			if err := c.Create(ctx, wl); err != nil {
+				b.Error(err)
+			}
+		}(i)
+	}
+	wg.Wait()
+	seen.waitCount(b, n**replicas, 5*time.Minute)
+	lat := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		last := seen.lastOf(fmt.Sprintf("l%04d", i))
+		lat = append(lat, last.Sub(applied[i]))
+	}
+	return lat
+}
+
+// podWatch counts pods appearing in a namespace and remembers when each workload's last
+// one did.
+type podWatch struct {
+	w     watch.Interface
+	count atomic.Int64
+	mu    sync.Mutex
+	last  map[string]time.Time
+	done  chan struct{}
+}
+
+func watchPods(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string) *podWatch {
+	w, err := cs.CoreV1().Pods(ns).Watch(ctx, metav1.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pw := &podWatch{w: w, last: map[string]time.Time{}, done: make(chan struct{})}
+	go func() {
+		defer close(pw.done)
+		for ev := range w.ResultChan() {
+			if ev.Type != watch.Added {
+				continue
+			}
+			pod, ok := ev.Object.(*corev1.Pod)
+			if !ok {
+				continue
+			}
+			now := time.Now()
+			pw.count.Add(1)
+			pw.mu.Lock()
+			pw.last[pod.Annotations[workload.AnnotationWorkload]] = now
+			pw.mu.Unlock()
+		}
+	}()
+	return pw
+}
+
+func (p *podWatch) waitCount(b *testing.B, n int, timeout time.Duration) {
+	waitFor(b, timeout, fmt.Sprintf("%d pods", n), func() (bool, error) { return p.count.Load() >= int64(n), nil })
+}
+
+func (p *podWatch) lastOf(workloadName string) time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.last[workloadName]
+}
+
+func (p *podWatch) stop() { p.w.Stop(); <-p.done }
+
+func waitFor(b *testing.B, timeout time.Duration, what string, cond func() (bool, error)) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(context.Context) (bool, error) { return cond() }); err != nil {
+		b.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// parallel runs f(0..n-1) on workers goroutines.
+func parallel(n, workers int, f func(int) error, b *testing.B) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					b.Error(err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// managerProcess is the manager under measurement, in its own process so that its memory
+// and its requests are its own.
+type managerProcess struct {
+	cmd         *exec.Cmd
+	metricsAddr string
+}
+
+func startManager(cluster *simcluster.Cluster) (*managerProcess, error) {
+	bin, err := filepath.Abs(*managerBin)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("manager binary %s: %w (run make build)", bin, err)
+	}
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	log, err := os.Create(filepath.Join(cluster.LogDir, "manager.log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, "--kubeconfig="+cluster.Kubeconfig, "--disable-webhooks", "--zone=bench",
+		"--metrics-bind-address="+addr, "--health-probe-bind-address=0",
+		"--kube-api-qps=500", "--kube-api-burst=1000")
+	cmd.Stdout, cmd.Stderr = log, log
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	m := &managerProcess{cmd: cmd, metricsAddr: addr}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
+		_, err := m.scrape()
+		return err == nil, nil
+	})
+	return m, err
+}
+
+func (m *managerProcess) stop() { _ = m.cmd.Process.Kill(); _ = m.cmd.Wait() }
+
+// writeCounts are the manager's requests by method, from its client-go metrics.
+type writeCounts map[string]float64
+
+func (w writeCounts) total() float64 { return w["POST"] + w["PUT"] + w["PATCH"] + w["DELETE"] }
+
+func (w writeCounts) sub(o writeCounts) writeCounts {
+	out := writeCounts{}
+	for k, v := range w {
+		out[k] = v - o[k]
+	}
+	return out
+}
+
+func (w writeCounts) String() string {
+	return fmt.Sprintf("POST %.0f, PUT %.0f, PATCH %.0f, DELETE %.0f", w["POST"], w["PUT"], w["PATCH"], w["DELETE"])
+}
+
+func (m *managerProcess) writes(b *testing.B) writeCounts {
+	w, err := m.scrape()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return w
+}
+
+// waitQuiet waits until the manager has written nothing for quiet, and returns its counts.
+func (m *managerProcess) waitQuiet(b *testing.B, quiet time.Duration) writeCounts {
+	last := m.writes(b)
+	since := time.Now()
+	for time.Since(since) < quiet {
+		time.Sleep(500 * time.Millisecond)
+		now := m.writes(b)
+		if now.total() != last.total() {
+			last, since = now, time.Now()
+		}
+	}
+	return last
+}
+
+func (m *managerProcess) scrape() (writeCounts, error) {
+	resp, err := http.Get("http://" + m.metricsAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	return parseRequests(resp.Body), nil
+}
+
+// parseRequests sums rest_client_requests_total by method.
+func parseRequests(r io.Reader) writeCounts {
+	out := writeCounts{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "rest_client_requests_total{") {
+			continue
+		}
+		i := strings.Index(line, `method="`)
+		if i < 0 {
+			continue
+		}
+		method := line[i+8:]
+		method = method[:strings.IndexByte(method, '"')]
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err == nil {
+			out[method] += v
+		}
+	}
+	return out
+}
+
+// peakRSS is the manager's VmHWM, in bytes.
+func (m *managerProcess) peakRSS(b *testing.B) int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", m.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
