@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -122,10 +123,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if in.noProduct, err = r.missingProducts(ctx, wl, in.pods); err != nil {
 		return ctrl.Result{}, err
 	}
-	before := wl.Status.DeepCopy()
+	original := wl.DeepCopy()
+	before := &original.Status
 	wl.Status = computeStatus(in)
 	if !equalStatus(*before, wl.Status) {
-		if err := r.client.Status().Update(ctx, wl); err != nil {
+		// A merge patch, not an update: the status is computed whole from what exists, so a
+		// cache a moment behind our own last write must not cost a conflict and a retry.
+		if err := r.client.Status().Patch(ctx, wl, client.MergeFrom(original)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("writing workload status: %w", err)
 		}
 	}
@@ -141,22 +145,41 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // pod already there (a cache that lags, a restarted manager) is not an error, and neither
 // is a delete that finds it gone: nothing is ever duplicated.
 func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []workload.VolumeClaim) ([]*corev1.Pod, error) {
-	var created []*corev1.Pod
-	var errs []error
+	toCreate := make([]*corev1.Pod, 0, len(p.create))
 	for _, index := range p.create {
 		pod, err := workload.BuildPod(wl, index, workload.PodInputs{Claims: claims})
 		if err != nil {
-			return created, fmt.Errorf("building pod %d: %w", index, err)
+			return nil, fmt.Errorf("building pod %d: %w", index, err)
 		}
 		if err := ctrl.SetControllerReference(wl, pod, r.client.Scheme()); err != nil {
-			return created, err
+			return nil, err
 		}
-		switch err := r.client.Create(ctx, pod); {
-		case err == nil:
+		toCreate = append(toCreate, pod)
+	}
+	// The replicas are created side by side: a workload's latency is one round trip, not
+	// one per replica.
+	createErrs := make([]error, len(toCreate))
+	var wg sync.WaitGroup
+	for i, pod := range toCreate {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
+				createErrs[i] = fmt.Errorf("creating pod %s: %w", pod.Name, err)
+			} else if err != nil {
+				toCreate[i] = nil
+			}
+		}()
+	}
+	wg.Wait()
+	var created []*corev1.Pod
+	var errs []error
+	for i, pod := range toCreate {
+		switch {
+		case createErrs[i] != nil:
+			errs = append(errs, createErrs[i])
+		case pod != nil:
 			created = append(created, pod)
-		case apierrors.IsAlreadyExists(err):
-		default:
-			errs = append(errs, fmt.Errorf("creating pod %s: %w", pod.Name, err))
 		}
 	}
 	for _, group := range [][]*corev1.Pod{p.replace, p.scaleDown, p.recreate} {
