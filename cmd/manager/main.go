@@ -37,7 +37,7 @@ func main() {
 	var burst int
 	flag.Float64Var(&qps, "kube-api-qps", 100, "Requests per second the manager may send to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of requests above --kube-api-qps.")
-	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 8, "Workloads reconciled at once.")
+	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 16, "Workloads reconciled at once.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

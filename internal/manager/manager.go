@@ -52,7 +52,7 @@ type Options struct {
 	AgentNamespace string
 	// Webhook configures the admission webhook server; nil disables the webhooks.
 	Webhook *webhook.Options
-	// WorkloadConcurrency is how many workloads are reconciled at once (default 8).
+	// WorkloadConcurrency is how many workloads are reconciled at once (default 16).
 	WorkloadConcurrency int
 	// Restartable lets a process build more than one manager (tests that kill and restart
 	// it): controller-runtime otherwise refuses a controller name seen before.
@@ -88,6 +88,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
 		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 		Cache: cache.Options{
+			// Managed fields are half of a pod's size and never read here.
+			DefaultTransform: cache.TransformStripManagedFields(),
 			ByObject: map[client.Object]cache.ByObject{
 				// Namespaces are cached whole (there are few); only those the manager owns
 				// are ever written.
@@ -124,7 +126,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 
 	if opts.WorkloadConcurrency <= 0 {
-		opts.WorkloadConcurrency = 8
+		opts.WorkloadConcurrency = 16
 	}
 	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"))
 	if err := workloads.SetupWithManager(mgr, opts.WorkloadConcurrency); err != nil {

@@ -93,3 +93,32 @@ func TestSchedulingDisabledKeepsPodsOff(t *testing.T) {
 		g.Expect(pod.Spec.NodeName).To(Equal("h100-0"))
 	}).WithTimeout(60*time.Second).Should(Succeed(), "uncordoned, the node should take the pod")
 }
+
+// A node whose Dora Node does not allow CPU workloads takes none: a CPU workload pinned to
+// it waits, Queued, until the node allows them again.
+func TestNodeAllowKeepsAWorkloadClassOff(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.allow")
+	dn := &doradev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cpu-0"}}
+	allow := func(classes string) {
+		patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"allow":`+classes+`}}`))
+		g.Expect(k8sClient.Patch(ctx, dn, patch)).To(Succeed())
+	}
+	allow(`["GPUWorkload"]`)
+	t.Cleanup(func() { allow(`["CPUWorkload","GPUWorkload"]`) })
+	g.Eventually(func(g Gomega) {
+		node := &corev1.Node{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "cpu-0"}, node)).To(Succeed())
+		g.Expect(node.Labels).To(HaveKeyWithValue(doradev1.LabelAllowCPUWorkload, "false"))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "the node should be labelled as refusing CPU workloads")
+
+	wl := gpuWorkload(ns, "pinned", 1, 0)
+	wl.Spec.Selectors.Node = &doradev1.NodeSelector{Name: "cpu-0"}
+	g.Expect(k8sClient.Create(ctx, wl)).To(Succeed())
+	expectPhase(g, wl, doradev1.WorkloadPhaseQueued, "the only node it may use refuses CPU workloads")
+
+	allow(`["CPUWorkload","GPUWorkload"]`)
+	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "allowed again, the node should take it")
+	g.Expect(wl.Status.Containers[0].Node).To(Equal("cpu-0"))
+}

@@ -87,9 +87,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, nil
 	}
 	revision := workload.TemplateHash(wl)
-	if err := r.recordRevision(ctx, wl, revision); err != nil {
-		return ctrl.Result{}, err
-	}
+	// The revision history is written beside the pods, not before them: it is one round
+	// trip off every new workload's latency.
+	var history sync.WaitGroup
+	var historyErr error
+	snapshot := wl.DeepCopy()
+	history.Go(func() { historyErr = r.recordRevision(ctx, snapshot, revision) })
+	result, err := r.sync(ctx, wl, revision)
+	history.Wait()
+	return result, errors.Join(err, historyErr)
+}
+
+// sync makes the pods and services match the workload and writes its status.
+func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision string) (ctrl.Result, error) {
 	pods, err := r.ownedPods(ctx, wl)
 	if err != nil {
 		return ctrl.Result{}, err
