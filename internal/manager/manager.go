@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if opts.WorkloadConcurrency <= 0 {
 		opts.WorkloadConcurrency = 16
 	}
-	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"))
+	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{})
 	if err := workloads.SetupWithManager(mgr, opts.WorkloadConcurrency); err != nil {
 		return nil, fmt.Errorf("setting up the workload controller: %w", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -59,12 +60,15 @@ const portRetry = time.Minute
 type Reconciler struct {
 	client       client.Client
 	recorder     events.EventRecorder
+	clock        clock.PassiveClock
 	historyLimit int
+	// writes holds when each workload's status was last written (UID -> time.Time).
+	writes sync.Map
 }
 
 // NewReconciler returns a Reconciler using the manager's (cached) client.
-func NewReconciler(c client.Client, recorder events.EventRecorder) *Reconciler {
-	return &Reconciler{client: c, recorder: recorder, historyLimit: DefaultHistoryLimit}
+func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock) *Reconciler {
+	return &Reconciler{client: c, recorder: recorder, clock: clk, historyLimit: DefaultHistoryLimit}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
@@ -84,6 +88,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	if wl.DeletionTimestamp != nil {
 		// Pods and services go with it through their owner references.
+		r.writes.Delete(wl.UID)
 		return ctrl.Result{}, nil
 	}
 	revision := workload.TemplateHash(wl)
@@ -136,19 +141,43 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 	original := wl.DeepCopy()
 	before := &original.Status
 	wl.Status = computeStatus(in)
-	if !equalStatus(*before, wl.Status) {
+	result := ctrl.Result{}
+	if in.ports != nil {
+		result.RequeueAfter = portRetry
+	}
+	now := r.clock.Now()
+	write, wait := statusWriteDecision(*before, wl.Status, r.lastWrite(wl), inTransit(in), now)
+	switch {
+	case write:
 		// A merge patch, not an update: the status is computed whole from what exists, so a
 		// cache a moment behind our own last write must not cost a conflict and a retry.
 		if err := r.client.Status().Patch(ctx, wl, client.MergeFrom(original)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("writing workload status: %w", err)
 		}
+		r.writes.Store(wl.UID, now)
+		r.emitEvents(wl, before, p, len(created))
+	case wait > 0:
+		// Pods on their way: their next event, or this, brings the status up to date.
+		r.emitEvents(wl, before, p, len(created))
+		if result.RequeueAfter == 0 || wait < result.RequeueAfter {
+			result.RequeueAfter = wait
+		}
+	default:
+		r.emitEvents(wl, before, p, len(created))
 	}
-	r.emitEvents(wl, before, p, len(created))
+	return result, nil
+}
 
-	if in.ports != nil {
-		return ctrl.Result{RequeueAfter: portRetry}, nil
+// lastWrite is when this manager last wrote the workload's status; for one never written,
+// its creation.
+func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
+	if t, ok := r.writes.Load(wl.UID); ok {
+		return t.(time.Time)
 	}
-	return ctrl.Result{}, nil
+	if wl.Status.ObservedGeneration == 0 {
+		return wl.CreationTimestamp.Time
+	}
+	return time.Time{}
 }
 
 // act creates and deletes pods as planned. Pods have fixed names, so a create that finds its

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
@@ -139,8 +140,8 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonReplacing, fmt.Sprintf("replacing %d pods with revision %s", len(p.replace), in.revision))
 	case len(p.scaleDown) > 0:
 		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonScalingDown, fmt.Sprintf("removing %d pods", len(p.scaleDown)))
-	case len(p.create)+len(p.recreate) > 0 || existing < in.desired:
-		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonCreating, fmt.Sprintf("%d of %d replicas exist", existing, in.desired))
+	case len(p.create)+len(p.recreate) > 0 || existing < in.desired || (ready+succeeded+failed < in.desired && !in.wl.Spec.Paused):
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonCreating, fmt.Sprintf("%d of %d replicas exist, %d ready", existing, in.desired, ready))
 	default:
 		set(doradev1.WorkloadProgressing, metav1.ConditionFalse, ReasonSettled, "every replica exists at the current revision")
 	}
@@ -263,3 +264,57 @@ func truncate(s string, n int) string {
 
 // equalStatus compares two statuses the way the API server would store them.
 func equalStatus(a, b doradev1.WorkloadStatus) bool { return apiequality.Semantic.DeepEqual(a, b) }
+
+// statusDelay is how long a workload whose pods are on their way may show a status behind
+// them. Counting replicas up one by one would otherwise cost a write per pod event.
+const statusDelay = 2 * time.Second
+
+// statusWriteDecision says whether to write next now, or in how long. A change users act on
+// (a condition's status or reason, the phase but for Pending<->Running, the generation or
+// revision) is written at once; one that only moves counts and container states, while pods
+// are on their way, waits until statusDelay after the last write.
+func statusWriteDecision(before, next doradev1.WorkloadStatus, lastWrite time.Time, inTransit bool, now time.Time) (bool, time.Duration) {
+	if equalStatus(before, next) {
+		return false, 0
+	}
+	if !inTransit || (before.ObservedGeneration != 0 && significantChange(before, next)) {
+		return true, 0
+	}
+	if elapsed := now.Sub(lastWrite); elapsed < statusDelay {
+		return false, statusDelay - elapsed
+	}
+	return true, 0
+}
+
+func significantChange(a, b doradev1.WorkloadStatus) bool {
+	progress := map[doradev1.WorkloadPhase]bool{doradev1.WorkloadPhasePending: true, doradev1.WorkloadPhaseRunning: true}
+	if a.ObservedGeneration != b.ObservedGeneration || a.CurrentRevision != b.CurrentRevision ||
+		(a.Phase != b.Phase && !(progress[a.Phase] && progress[b.Phase])) || len(a.Conditions) != len(b.Conditions) {
+		return true
+	}
+	for _, c := range b.Conditions {
+		old := meta.FindStatusCondition(a.Conditions, c.Type)
+		if old == nil || old.Status != c.Status || old.Reason != c.Reason {
+			return true
+		}
+	}
+	return false
+}
+
+// inTransit reports pods on their way to running: being created or replaced, or existing
+// but neither ready, finished, waiting for hardware nor going away.
+func inTransit(in statusInput) bool {
+	if len(in.plan.create)+len(in.plan.replace)+len(in.plan.recreate) > 0 {
+		return true
+	}
+	for _, pod := range in.pods {
+		if index, _ := replicaIndex(pod); index >= in.desired || pod.DeletionTimestamp != nil {
+			continue
+		}
+		if _, waiting := unschedulableMessage(pod); waiting || podReady(pod) || finished(pod) || vanished(pod) {
+			continue
+		}
+		return true
+	}
+	return false
+}
