@@ -22,5 +22,5 @@ func TestSamplesAreAccepted(t *testing.T) {
 		}
 	})
 	g.Expect(err).NotTo(HaveOccurred())
-	g.Expect(applied).To(HaveLen(13), "applied:\n%s", simcluster.Summary(applied))
+	g.Expect(applied).To(HaveLen(14), "applied:\n%s", simcluster.Summary(applied))
 }
