@@ -246,6 +246,11 @@ func TestManagerKilledMidwayLeavesExactlyTheRightPods(t *testing.T) {
 	ctx := context.Background()
 	ns := workspace(t, "e2e.restart")
 	const workloads, replicas = 200, 2
+	// One worker, so that the kill surely lands while pods are still being made.
+	g.Expect(testEnv.StopManager()).To(Succeed())
+	testEnv.WorkloadConcurrency = 1
+	g.Expect(testEnv.StartManager()).To(Succeed())
+	testEnv.WorkloadConcurrency = 0
 	restarted := false
 	t.Cleanup(func() {
 		if !restarted {

@@ -25,11 +25,13 @@ type Env struct {
 	// Client is an uncached administrator client (a client.WithWatch).
 	Client client.Client
 
-	zone          string
-	cancel        context.CancelFunc
-	cancelManager context.CancelFunc
-	managerErr    chan error
-	managerLog    *os.File
+	zone string
+	// WorkloadConcurrency, when set, is given to the next StartManager.
+	WorkloadConcurrency int
+	cancel              context.CancelFunc
+	cancelManager       context.CancelFunc
+	managerErr          chan error
+	managerLog          *os.File
 }
 
 // Start starts the cluster described by opts (with the repository's webhook configuration)
@@ -64,8 +66,9 @@ func Start(opts simcluster.Options, zone string) (*Env, error) {
 func (e *Env) StartManager() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, e.Cluster.Config, manager.Options{
-		Zone:        e.zone,
-		Restartable: true,
+		Zone:                e.zone,
+		Restartable:         true,
+		WorkloadConcurrency: e.WorkloadConcurrency,
 		Webhook: &webhook.Options{
 			Host:    e.Cluster.Webhook.LocalServingHost,
 			Port:    e.Cluster.Webhook.LocalServingPort,
