@@ -30,6 +30,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
 	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
+	"github.com/dora-hpc/dora-operator/internal/controller/zone"
 	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
 )
 
@@ -131,6 +132,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{})
 	if err := workloads.SetupWithManager(mgr, opts.WorkloadConcurrency); err != nil {
 		return nil, fmt.Errorf("setting up the workload controller: %w", err)
+	}
+
+	if opts.Zone != "" {
+		zones := zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})
+		if err := zones.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the zone controller: %w", err)
+		}
 	}
 
 	if opts.Webhook != nil {

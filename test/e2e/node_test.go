@@ -122,3 +122,29 @@ func TestNodeAllowKeepsAWorkloadClassOff(t *testing.T) {
 	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "allowed again, the node should take it")
 	g.Expect(wl.Status.Containers[0].Node).To(Equal("cpu-0"))
 }
+
+// The manager's own Zone counts the zone's nodes, and its GPUs by model, as the agents report
+// them.
+func TestZoneStatusCountsNodesAndGPUs(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	want := map[string]int32{}
+	var nodes int32
+	for _, pool := range fleet {
+		nodes += int32(pool.Count)
+		if pool.GPUs > 0 {
+			want[pool.GPUProduct] += int32(pool.Count * pool.GPUs)
+		}
+	}
+	g.Eventually(func(g Gomega) {
+		z := &doradev1.Zone{}
+		g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: "dc-rov-01"}, z)).To(Succeed())
+		g.Expect(z.Status.Nodes).To(Equal(nodes))
+		got := map[string]int32{}
+		for _, c := range z.Status.GPUs {
+			got[c.Product] = c.Count
+		}
+		g.Expect(got).To(Equal(want))
+		g.Expect(meta.IsStatusConditionTrue(z.Status.Conditions, doradev1.ConditionReady)).To(BeTrue())
+	}).WithTimeout(60*time.Second).Should(Succeed(), "the zone should count %d nodes and %v", nodes, want)
+}

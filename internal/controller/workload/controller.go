@@ -62,7 +62,8 @@ type Reconciler struct {
 	recorder     events.EventRecorder
 	clock        clock.PassiveClock
 	historyLimit int
-	// writes holds when each workload's status was last written (UID -> time.Time).
+	// writes holds when each workload's status was last written (namespace/name ->
+	// time.Time), forgotten when the workload is.
 	writes sync.Map
 }
 
@@ -84,11 +85,13 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	wl := &doradev1.Workload{}
 	if err := r.client.Get(ctx, req.NamespacedName, wl); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.writes.Delete(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if wl.DeletionTimestamp != nil {
 		// Pods and services go with it through their owner references.
-		r.writes.Delete(wl.UID)
 		return ctrl.Result{}, nil
 	}
 	revision := workload.TemplateHash(wl)
@@ -154,7 +157,7 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 		if err := r.client.Status().Patch(ctx, wl, client.MergeFrom(original)); err != nil {
 			return ctrl.Result{}, fmt.Errorf("writing workload status: %w", err)
 		}
-		r.writes.Store(wl.UID, now)
+		r.writes.Store(client.ObjectKeyFromObject(wl), now)
 		r.emitEvents(wl, before, p, len(created))
 	case wait > 0:
 		// Pods on their way: their next event, or this, brings the status up to date.
@@ -171,7 +174,7 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 // lastWrite is when this manager last wrote the workload's status; for one never written,
 // its creation.
 func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
-	if t, ok := r.writes.Load(wl.UID); ok {
+	if t, ok := r.writes.Load(client.ObjectKeyFromObject(wl)); ok {
 		return t.(time.Time)
 	}
 	if wl.Status.ObservedGeneration == 0 {

@@ -1,0 +1,109 @@
+// Package zone keeps the Zone object of the manager's own zone and its status: nodes, GPUs
+// by model and workloads by phase.
+package zone
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+// batch is the least time between two status writes: a zone's counts move with every
+// workload, and nobody needs them more often.
+const batch = 5 * time.Second
+
+// Reconciler keeps the manager's own Zone.
+type Reconciler struct {
+	client client.Client
+	zone   string
+	clock  clock.PassiveClock
+	// lastWrite is when this manager last wrote the status (one worker: no lock needed).
+	lastWrite time.Time
+}
+
+// NewReconciler returns a Reconciler for the zone named zone.
+func NewReconciler(c client.Client, zone string, clk clock.PassiveClock) *Reconciler {
+	return &Reconciler{client: c, zone: zone, clock: clk}
+}
+
+// +kubebuilder:rbac:groups=dora.dev,resources=zones,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=dora.dev,resources=zones/status,verbs=get;update;patch
+
+// Reconcile creates the Zone if it is missing and writes its status when it changed, at
+// most every few seconds.
+func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+	z := &doradev1.Zone{}
+	switch err := r.client.Get(ctx, types.NamespacedName{Name: r.zone}, z); {
+	case apierrors.IsNotFound(err):
+		z = &doradev1.Zone{ObjectMeta: metav1.ObjectMeta{Name: r.zone}}
+		if err := r.client.Create(ctx, z); err != nil && !apierrors.IsAlreadyExists(err) {
+			return ctrl.Result{}, fmt.Errorf("creating zone %s: %w", r.zone, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("Created the Zone of this manager", "zone", r.zone)
+		return ctrl.Result{}, nil
+	case err != nil:
+		return ctrl.Result{}, fmt.Errorf("reading zone %s: %w", r.zone, err)
+	}
+
+	nodes := &doradev1.NodeList{}
+	if err := r.client.List(ctx, nodes); err != nil {
+		return ctrl.Result{}, err
+	}
+	workloads := &doradev1.WorkloadList{}
+	if err := r.client.List(ctx, workloads); err != nil {
+		return ctrl.Result{}, err
+	}
+	next := summarize(nodes.Items, workloads.Items)
+	next.ObservedGeneration = z.Generation
+	for i := range next.Conditions {
+		next.Conditions[i].ObservedGeneration = z.Generation
+	}
+	before := z.DeepCopy()
+	conds := z.Status.Conditions
+	for _, c := range next.Conditions {
+		meta.SetStatusCondition(&conds, c)
+	}
+	next.Conditions = conds
+	if apiequality.Semantic.DeepEqual(before.Status, next) {
+		return ctrl.Result{}, nil
+	}
+	if wait := batch - r.clock.Since(r.lastWrite); wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	z.Status = next
+	if err := r.client.Status().Patch(ctx, z, client.MergeFrom(before)); err != nil {
+		return ctrl.Result{}, fmt.Errorf("writing zone %s status: %w", r.zone, err)
+	}
+	r.lastWrite = r.clock.Now()
+	return ctrl.Result{}, nil
+}
+
+// SetupWithManager registers the controller: the zone, and every Dora Node and Workload
+// change, all mapped to the one zone.
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	toZone := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: r.zone}}}
+	})
+	onlyOurs := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == r.zone })
+	return ctrl.NewControllerManagedBy(mgr).
+		Named("zone").
+		For(&doradev1.Zone{}, builder.WithPredicates(onlyOurs, predicate.GenerationChangedPredicate{})).
+		Watches(&doradev1.Node{}, toZone).
+		Watches(&doradev1.Workload{}, toZone).
+		Complete(r)
+}

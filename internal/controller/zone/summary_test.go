@@ -1,0 +1,45 @@
+package zone
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+func TestSummarize(t *testing.T) {
+	node := func(products ...string) doradev1.Node {
+		n := doradev1.Node{}
+		for _, p := range products {
+			n.Status.GPUs = append(n.Status.GPUs, doradev1.GPUInfo{Product: p})
+		}
+		return n
+	}
+	wl := func(phase doradev1.WorkloadPhase) doradev1.Workload {
+		return doradev1.Workload{Status: doradev1.WorkloadStatus{Phase: phase}}
+	}
+	got := summarize(
+		[]doradev1.Node{node("Tesla V100-SXM2-16GB", "Tesla V100-SXM2-16GB"), node("Quadro RTX 6000", "Tesla V100-SXM2-16GB"), node()},
+		[]doradev1.Workload{wl(doradev1.WorkloadPhaseRunning), wl(doradev1.WorkloadPhaseRunning), wl(doradev1.WorkloadPhaseQueued), wl("")},
+	)
+	want := doradev1.ZoneStatus{
+		Nodes: 3,
+		GPUs: []doradev1.GPUCount{
+			{Product: "Quadro RTX 6000", Count: 1},
+			{Product: "Tesla V100-SXM2-16GB", Count: 3},
+		},
+		Workloads: map[string]int32{"Running": 2, "Queued": 1, "Pending": 1},
+	}
+	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(doradev1.ZoneStatus{}, "Conditions")); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if len(got.Conditions) != 1 || got.Conditions[0].Status != metav1.ConditionTrue {
+		t.Errorf("conditions = %+v", got.Conditions)
+	}
+	if empty := summarize(nil, nil); empty.Nodes != 0 || empty.GPUs != nil || empty.Workloads != nil {
+		t.Errorf("empty zone = %+v", empty)
+	}
+}
