@@ -100,7 +100,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{opts.AgentNamespace: {}}},
 				// Pods, services and revisions only of workloads, claims only of volumes:
 				// the manager never holds the rest of a big cluster in memory.
-				&corev1.Pod{}:                   {Label: hasLabel(doradev1.LabelWorkload)},
+				&corev1.Pod{}:                   {Label: hasLabel(doradev1.LabelWorkload), Transform: trimPod},
 				&corev1.Service{}:               {Label: hasLabel(doradev1.LabelWorkload)},
 				&appsv1.ControllerRevision{}:    {Label: hasLabel(doradev1.LabelWorkload)},
 				&corev1.PersistentVolumeClaim{}: {Label: hasLabel(doradev1.LabelVolume)},

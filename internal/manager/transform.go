@@ -1,0 +1,44 @@
+package manager
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// trimPod keeps of a cached pod only what the controllers read: its identity, labels,
+// owners and deletion, the node it runs on, and its phase, conditions and container states.
+// A workload's pods are most of what the manager holds, and their specs (affinity, env,
+// volumes) are the bulk of them.
+func trimPod(obj any) (any, error) {
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return obj, nil
+	}
+	trimmed := &corev1.Pod{
+		TypeMeta: pod.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name:              pod.Name,
+			Namespace:         pod.Namespace,
+			UID:               pod.UID,
+			ResourceVersion:   pod.ResourceVersion,
+			Generation:        pod.Generation,
+			CreationTimestamp: pod.CreationTimestamp,
+			DeletionTimestamp: pod.DeletionTimestamp,
+			Labels:            pod.Labels,
+			OwnerReferences:   pod.OwnerReferences,
+		},
+		Spec: corev1.PodSpec{NodeName: pod.Spec.NodeName},
+		Status: corev1.PodStatus{
+			Phase:      pod.Status.Phase,
+			Reason:     pod.Status.Reason,
+			Message:    pod.Status.Message,
+			Conditions: pod.Status.Conditions,
+		},
+	}
+	for _, c := range pod.Status.ContainerStatuses {
+		trimmed.Status.ContainerStatuses = append(trimmed.Status.ContainerStatuses, corev1.ContainerStatus{
+			Name: c.Name, State: c.State, Ready: c.Ready, RestartCount: c.RestartCount,
+		})
+	}
+	return trimmed, nil
+}

@@ -1,0 +1,39 @@
+package manager
+
+import (
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// The cache keeps what the controllers read of a pod and drops its spec.
+func TestTrimPod(t *testing.T) {
+	now := metav1.NewTime(time.Now())
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "w-0", Namespace: "ns", UID: "u", DeletionTimestamp: &now,
+			Labels: map[string]string{"dora.dev/workload": "w"}, OwnerReferences: []metav1.OwnerReference{{Name: "w"}},
+			Annotations: map[string]string{"big": "x"}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "workload", Image: "ubuntu", Env: []corev1.EnvVar{{Name: "A"}}}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, Reason: "r", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "workload", Image: "ubuntu", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}},
+	}
+	out, err := trimPod(pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := out.(*corev1.Pod)
+	if got.Name != "w-0" || got.UID != "u" || got.DeletionTimestamp == nil || got.Labels["dora.dev/workload"] != "w" || len(got.OwnerReferences) != 1 {
+		t.Errorf("identity lost: %+v", got.ObjectMeta)
+	}
+	if got.Spec.NodeName != "n1" || got.Status.Phase != corev1.PodRunning || len(got.Status.Conditions) != 1 || got.Status.ContainerStatuses[0].State.Running == nil {
+		t.Errorf("what the controller reads was lost: %+v", got)
+	}
+	if len(got.Spec.Containers) != 0 || got.Annotations != nil || got.Status.ContainerStatuses[0].Image != "" {
+		t.Errorf("the bulk was kept: %+v", got)
+	}
+	if other, _ := trimPod("not a pod"); other != "not a pod" {
+		t.Error("other objects must pass through")
+	}
+}
