@@ -321,7 +321,9 @@ type process struct {
 
 func startProcess(path string, args []string, out *os.File, name string) (*process, error) {
 	cmd := exec.Command(path, args...)
-	cmd.Stdout, cmd.Stderr = out, out
+	if out != nil { // a nil *os.File in an io.Writer would fail every write
+		cmd.Stdout, cmd.Stderr = out, out
+	}
 	// Own process group, so stop reaches any children; killed if this process dies first.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

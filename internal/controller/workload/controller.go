@@ -327,7 +327,7 @@ func (r *Reconciler) syncServices(ctx context.Context, wl *doradev1.Workload) (*
 		}
 	}
 	if len(refused) > 0 {
-		return &blocker{conditionType: ConditionPortsReady, reason: ReasonPortUnavailable,
+		return &blocker{reason: ReasonPortUnavailable,
 			message: "the API server refused a NodePort: " + strings.Join(refused, "; ")}, nil
 	}
 	return nil, nil
@@ -356,7 +356,7 @@ func (r *Reconciler) checkHostNetwork(ctx context.Context, wl *doradev1.Workload
 	if wl.Spec.Network == nil || wl.Spec.Network.Mode != "host" {
 		return nil, nil
 	}
-	deny := &blocker{conditionType: doradev1.ConditionReady, reason: ReasonHostNetworkDenied,
+	deny := &blocker{reason: ReasonHostNetworkDenied,
 		message: "network.mode host needs a workspace with spec.allowHostNetwork: ask an administrator, or use bridge"}
 	ns := &corev1.Namespace{}
 	if err := r.client.Get(ctx, client.ObjectKey{Name: wl.Namespace}, ns); err != nil {

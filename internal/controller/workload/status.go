@@ -45,7 +45,7 @@ const (
 
 // blocker is something that keeps pods from being created, with what to tell the user.
 type blocker struct {
-	conditionType, reason, message string
+	reason, message string
 }
 
 // statusInput is what computeStatus needs: the workload, its pods as they are after this

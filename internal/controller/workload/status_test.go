@@ -65,14 +65,14 @@ func TestComputeStatus(t *testing.T) {
 		{
 			name: "volumes not ready: pending, and why",
 			in: statusInput{wl: testWorkload(1), desired: 1,
-				volumes: &blocker{conditionType: ConditionVolumesReady, reason: ReasonVolumesNotReady, message: "waiting for volumes: claim home for volume home does not exist yet"}},
+				volumes: &blocker{reason: ReasonVolumesNotReady, message: "waiting for volumes: claim home for volume home does not exist yet"}},
 			wantPhase: doradev1.WorkloadPhasePending, wantReady: "0/1", wantReason: ReasonVolumesNotReady, wantInMsg: "claim home",
 			wantCond: map[string]metav1.ConditionStatus{ConditionVolumesReady: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionTrue},
 		},
 		{
 			name: "port refused",
 			in: statusInput{wl: testWorkload(1), desired: 1,
-				ports: &blocker{conditionType: ConditionPortsReady, reason: ReasonPortUnavailable, message: "the API server refused a NodePort: provided port is not in the valid range"}},
+				ports: &blocker{reason: ReasonPortUnavailable, message: "the API server refused a NodePort: provided port is not in the valid range"}},
 			wantPhase: doradev1.WorkloadPhasePending, wantReason: ReasonPortUnavailable, wantReady: "0/1", wantInMsg: "valid range",
 			wantCond: map[string]metav1.ConditionStatus{ConditionPortsReady: metav1.ConditionFalse},
 		},

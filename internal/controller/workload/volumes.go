@@ -77,7 +77,7 @@ func resolveVolumes(ctx context.Context, c client.Reader, wl *doradev1.Workload)
 		claims = append(claims, claim)
 	}
 	if len(problems) > 0 {
-		return claims, &blocker{conditionType: ConditionVolumesReady, reason: ReasonVolumesNotReady,
+		return claims, &blocker{reason: ReasonVolumesNotReady,
 			message: "waiting for volumes: " + strings.Join(problems, "; ")}, nil
 	}
 	return claims, nil, nil
