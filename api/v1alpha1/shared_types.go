@@ -23,6 +23,25 @@ const (
 	AnnotationDoraName = "dora.dev/name"
 	// AnnotationZone keeps the zone a translated Dora document was written for.
 	AnnotationZone = "dora.dev/zone"
+	// AnnotationSourceVolume names, as <namespace>/<name>, the Volume whose directory a
+	// PersistentVolume or claim reaches. A claim for another workspace's volume carries it
+	// to ask the volume controller for a PersistentVolume.
+	AnnotationSourceVolume = "dora.dev/source-volume"
+	// AnnotationClonedFrom marks an object a workspace clone made with the workspace it was
+	// copied from.
+	AnnotationClonedFrom = "dora.dev/cloned-from"
+)
+
+// Finalizers the manager puts on Dora objects.
+const (
+	// FinalizerVolume holds a Volume until its claims and PersistentVolumes are gone and,
+	// when it asked for it, its directory has been removed.
+	FinalizerVolume = "dora.dev/volume"
+	// FinalizerWorkspace holds a Workspace until its workloads have stopped and its claims
+	// are gone, in that order; then its namespace is deleted.
+	FinalizerWorkspace = "dora.dev/workspace"
+	// FinalizerStorage holds a Storage while Volumes still live on it.
+	FinalizerStorage = "dora.dev/storage"
 )
 
 // The value Dora uses for "any": any product, any node, any zone.

@@ -6,14 +6,18 @@ import (
 
 // StorageSpec describes an NFS export.
 type StorageSpec struct {
-	// endpoint is the NFS server: a host name or an IP address.
+	// endpoint is the NFS server: a host name or an IP address. It cannot be changed, as
+	// the PersistentVolumes made for its volumes cannot follow.
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="endpoint cannot be changed: existing volumes stay on the old server; create a new Storage"
 	// +kubebuilder:validation:XValidation:rule="self.size() > 0",message="endpoint must name the NFS server, such as 10.10.10.1 or nfs.example.org"
 	// +required
 	Endpoint string `json:"endpoint"`
 
-	// mountpath is the exported path on the server, an absolute path.
+	// mountpath is the exported path on the server, an absolute path. Each volume is the
+	// directory <mountpath>/<workspace>/<volume>. It cannot be changed.
 	// +kubebuilder:validation:MaxLength=4096
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="mountpath cannot be changed: existing volumes stay where they are; create a new Storage"
 	// +kubebuilder:validation:XValidation:rule="self.startsWith('/') && !self.split('/').exists(p, p == '..')",message="mountpath must be the absolute exported path on the server, without '..', such as /dora-storage-01/share-01"
 	// +required
 	Mountpath string `json:"mountpath"`
@@ -24,7 +28,8 @@ type StorageSpec struct {
 	// +optional
 	Kind string `json:"kind,omitempty"`
 
-	// mountOptions are passed to the NFS mount, such as nfsvers=4.1.
+	// mountOptions are passed to the NFS mount, such as nfsvers=4.1. They apply to
+	// PersistentVolumes made after a change.
 	// +kubebuilder:validation:MaxItems=32
 	// +listType=atomic
 	// +optional
@@ -37,12 +42,16 @@ type StorageStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
+	// volumeCount is how many volumes live on this storage.
+	// +optional
+	VolumeCount int32 `json:"volumeCount,omitempty"`
+
 	// volumes lists the volumes on this storage as <workspace>/<volume>.
 	// +listType=set
 	// +optional
 	Volumes []string `json:"volumes,omitempty"`
 
-	// conditions describe the storage.
+	// conditions describe the storage: Ready.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -57,6 +66,7 @@ type StorageStatus struct {
 // +kubebuilder:printcolumn:name="Endpoint",type=string,JSONPath=`.spec.endpoint`
 // +kubebuilder:printcolumn:name="Mountpath",type=string,JSONPath=`.spec.mountpath`
 // +kubebuilder:printcolumn:name="Kind",type=string,JSONPath=`.spec.kind`
+// +kubebuilder:printcolumn:name="Volumes",type=integer,JSONPath=`.status.volumeCount`
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Storage struct {
 	metav1.TypeMeta `json:",inline"`

@@ -4,11 +4,54 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// Volume condition types and reasons.
+const (
+	// VolumeDirectoryReady is True once the volume's directory exists on the storage.
+	VolumeDirectoryReady = "DirectoryReady"
+
+	// ReasonStorageNotFound: spec.storage names no Storage (yet).
+	ReasonStorageNotFound = "StorageNotFound"
+	// ReasonStorageDeleting: the Storage is being deleted and takes no new volumes.
+	ReasonStorageDeleting = "StorageDeleting"
+	// ReasonDirectoryPending: the Job that creates the directory has not finished.
+	ReasonDirectoryPending = "DirectoryPending"
+	// ReasonDirectoryCreated: the directory exists.
+	ReasonDirectoryCreated = "DirectoryCreated"
+	// ReasonDirectoryFailed: the Job that creates the directory failed.
+	ReasonDirectoryFailed = "DirectoryFailed"
+	// ReasonDirectoryClash: another Volume already uses this directory, or one inside or
+	// around it.
+	ReasonDirectoryClash = "DirectoryClash"
+	// ReasonNameClash: a PersistentVolume or claim of the name this volume needs exists and
+	// is not this volume's.
+	ReasonNameClash = "NameClash"
+	// ReasonClaimPending: the claim exists and is not bound yet.
+	ReasonClaimPending = "ClaimPending"
+	// ReasonClaimBound: the claim is bound; workloads can mount the volume.
+	ReasonClaimBound = "ClaimBound"
+	// ReasonDeleting: the volume is being deleted.
+	ReasonDeleting = "Deleting"
+	// ReasonDeleteFailed: the Job that removes the directory failed.
+	ReasonDeleteFailed = "DeleteFailed"
+)
+
+// Volume policies and reclaim policies.
+const (
+	VolumeReadWrite     = "readwrite"
+	VolumeReadOnly      = "readonly"
+	VolumeReclaimRetain = "Retain"
+	VolumeReclaimDelete = "Delete"
+)
+
 // VolumeSpec configures a Volume.
+//
+// +kubebuilder:validation:XValidation:rule="(has(self.subpath) ? self.subpath : ”) == (has(oldSelf.subpath) ? oldSelf.subpath : ”)",message="subpath cannot be changed: the data stays in the old directory; create a new Volume"
 type VolumeSpec struct {
-	// storage is the Storage (NFS export) the volume's directory lives on.
+	// storage is the Storage (NFS export) the volume's directory lives on. It cannot be
+	// changed: the data would stay behind on the old storage.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage cannot be changed: the data stays on the old storage; create a new Volume and copy the data"
 	// +required
 	Storage string `json:"storage"`
 
@@ -44,15 +87,25 @@ type VolumeStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// path is the directory on the storage's export that holds the data.
+	// server is the NFS server that holds the data.
+	// +optional
+	Server string `json:"server,omitempty"`
+
+	// path is the directory on the server that holds the data:
+	// <mountpath>/<workspace>/<volume>[/<subpath>].
 	// +optional
 	Path string `json:"path,omitempty"`
 
-	// claimName is the PersistentVolumeClaim workloads mount.
+	// persistentVolumeName is the PersistentVolume that reaches the directory.
+	// +optional
+	PersistentVolumeName string `json:"persistentVolumeName,omitempty"`
+
+	// claimName is the PersistentVolumeClaim workloads of the workspace mount.
 	// +optional
 	ClaimName string `json:"claimName,omitempty"`
 
-	// conditions are Ready, StorageNotFound and others.
+	// conditions are Ready (the claim is bound; its reason says what is missing when it is
+	// not, such as StorageNotFound) and DirectoryReady.
 	// +listType=map
 	// +listMapKey=type
 	// +optional
@@ -67,6 +120,7 @@ type VolumeStatus struct {
 // +kubebuilder:printcolumn:name="Storage",type=string,JSONPath=`.spec.storage`
 // +kubebuilder:printcolumn:name="Policy",type=string,JSONPath=`.spec.policy`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Claim",type=string,JSONPath=`.status.claimName`,priority=1
 // +kubebuilder:printcolumn:name="Path",type=string,JSONPath=`.status.path`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Volume struct {

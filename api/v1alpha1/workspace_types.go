@@ -17,18 +17,52 @@ const (
 	ReasonNamespaceClash = "NamespaceClash"
 	// ReasonNamespaceTerminating: the namespace is being deleted and cannot be used yet.
 	ReasonNamespaceTerminating = "NamespaceTerminating"
+
+	// WorkspaceCloned is True once a clone has copied everything of its source.
+	WorkspaceCloned = "Cloned"
+	// ReasonCloning: the clone is copying objects or data.
+	ReasonCloning = "Cloning"
+	// ReasonCloneComplete: every object of the source was copied.
+	ReasonCloneComplete = "CloneComplete"
+	// ReasonCloneFailed: some objects could not be copied; status.clone.objects says which.
+	ReasonCloneFailed = "CloneFailed"
+	// ReasonSourceNotFound: the workspace to clone does not exist.
+	ReasonSourceNotFound = "SourceNotFound"
+
+	// WorkspaceDeleting is present while the workspace is being taken down; its reason
+	// says which step it is at.
+	WorkspaceDeleting = "Deleting"
+	// ReasonStoppingWorkloads: the workspace's workloads are being deleted and their pods
+	// awaited.
+	ReasonStoppingWorkloads = "StoppingWorkloads"
+	// ReasonRemovingClaims: the workspace's volumes and claims are being removed (the data
+	// stays on the storage).
+	ReasonRemovingClaims = "RemovingClaims"
+	// ReasonDeletingNamespace: the namespace is being deleted.
+	ReasonDeletingNamespace = "DeletingNamespace"
+)
+
+// Progress of one object of a workspace clone.
+const (
+	ClonePending  = "Pending"
+	CloneCopying  = "Copying"
+	CloneDone     = "Done"
+	CloneFailed   = "Failed"
+	CloneComplete = "Complete"
+	CloneRunning  = "Running"
 )
 
 // WorkspaceSpec configures a Workspace.
 type WorkspaceSpec struct {
-	// cloneFrom names a workspace to copy when this one is created: its volumes (and, with
-	// copyData, their data) and its workloads as paused copies. It cannot be changed later.
+	// cloneFrom names a workspace to copy when this one is created: its volumes (new
+	// directories; with copyData, their data too) and its workloads as paused copies. It
+	// can only be given when the workspace is created.
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="cloneFrom cannot be changed after the workspace is created"
 	// +optional
 	CloneFrom string `json:"cloneFrom,omitempty"`
 
-	// copyData copies the data of the cloned volumes, not only the volumes.
+	// copyData copies the data of the cloned volumes, not only the volumes. It can only be
+	// given when the workspace is created.
 	// +optional
 	CopyData bool `json:"copyData,omitempty"`
 
@@ -47,11 +81,63 @@ type WorkspaceStatus struct {
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
-	// conditions are Ready and NamespaceReady.
+	// clone reports the copy of spec.cloneFrom, object by object.
+	// +optional
+	Clone *CloneStatus `json:"clone,omitempty"`
+
+	// conditions are Ready, NamespaceReady, Cloned (for a clone) and Deleting (while it is
+	// taken down).
 	// +listType=map
 	// +listMapKey=type
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+}
+
+// CloneStatus is the progress of a workspace clone.
+type CloneStatus struct {
+	// source is the workspace copied.
+	// +required
+	Source string `json:"source"`
+
+	// phase is Running, Complete or Failed.
+	// +kubebuilder:validation:Enum=Running;Complete;Failed
+	// +required
+	Phase string `json:"phase"`
+
+	// startTime is when the clone started.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// completionTime is when every object was copied or had failed.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// objects are the source's objects the clone copies, as found when it started.
+	// +listType=map
+	// +listMapKey=kind
+	// +listMapKey=name
+	// +optional
+	Objects []ClonedObject `json:"objects,omitempty"`
+}
+
+// ClonedObject is one object of a workspace clone.
+type ClonedObject struct {
+	// kind is Volume or Workload.
+	// +required
+	Kind string `json:"kind"`
+
+	// name is the object's name, the same in both workspaces.
+	// +required
+	Name string `json:"name"`
+
+	// state is Pending, Copying (the volume's data), Done or Failed.
+	// +kubebuilder:validation:Enum=Pending;Copying;Done;Failed
+	// +required
+	State string `json:"state"`
+
+	// message says what failed, or what the object waits for.
+	// +optional
+	Message string `json:"message,omitempty"`
 }
 
 // Workspace is a place for a user's or a team's workloads and volumes: a namespace owned by
@@ -60,10 +146,13 @@ type WorkspaceStatus struct {
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status
 // +kubebuilder:resource:scope=Cluster,shortName=ws,categories=dora
+// +kubebuilder:validation:XValidation:rule="(has(self.spec) && has(self.spec.cloneFrom) ? self.spec.cloneFrom : ”) == (has(oldSelf.spec) && has(oldSelf.spec.cloneFrom) ? oldSelf.spec.cloneFrom : ”) && (has(self.spec) && has(self.spec.copyData) ? self.spec.copyData : false) == (has(oldSelf.spec) && has(oldSelf.spec.copyData) ? oldSelf.spec.copyData : false)",message="spec.cloneFrom and spec.copyData can only be given when a workspace is created; to clone into a new workspace, create one with spec.cloneFrom"
+// +kubebuilder:validation:XValidation:rule="!has(self.spec) || !has(self.spec.cloneFrom) || self.spec.cloneFrom != self.metadata.name",message="spec.cloneFrom must name another workspace, not this one"
 // +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 63 && self.metadata.name.matches('^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$')",message="a workspace name must be at most 63 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit, such as amedeo.setti"
 // +kubebuilder:printcolumn:name="Namespace",type=string,JSONPath=`.status.namespace`
 // +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
 // +kubebuilder:printcolumn:name="Cloned From",type=string,JSONPath=`.spec.cloneFrom`,priority=1
+// +kubebuilder:printcolumn:name="Clone",type=string,JSONPath=`.status.clone.phase`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Workspace struct {
 	metav1.TypeMeta `json:",inline"`

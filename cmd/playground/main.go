@@ -10,7 +10,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/util/wait"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/simcluster"
 	"github.com/dora-hpc/dora-operator/test/harness"
 )
@@ -83,6 +88,9 @@ func run(binDir, workDir, samplesDir, zone, nodePortRange string) error {
 			return fmt.Errorf("applying %s: %w", samplesDir, err)
 		}
 		fmt.Printf("Applied %d sample objects from %s.\n", len(applied), samplesDir)
+		if err := applyClone(ctx, env, filepath.Join(samplesDir, "clone")); err != nil {
+			return err
+		}
 	}
 
 	kc := env.Cluster.Kubeconfig
@@ -98,6 +106,9 @@ Try:
     kubectl get dora -A
     kubectl get workloads -A
     kubectl get workspaces,namespaces
+    kubectl get storages,volumes -A -o wide
+    kubectl get pv,pvc -A
+    kubectl get workspace amedeo.setti.clone -o yaml
     kubectl explain workload.spec.selectors
     kubectl apply -f config/samples/
 
@@ -105,5 +116,35 @@ Component and manager logs are in %[2]s.
 Press Ctrl-C to stop everything.
 `, kc, env.Cluster.LogDir)
 	<-ctx.Done()
+	return nil
+}
+
+// applyClone applies the clone sample once the volumes it copies are bound, so that the
+// clone finds them (a clone copies what its source holds when it starts).
+func applyClone(ctx context.Context, env *harness.Env, dir string) error {
+	if _, err := os.Stat(dir); err != nil {
+		return nil
+	}
+	fmt.Println("Waiting for the sample volumes to be bound before cloning amedeo.setti...")
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		vols := &doradev1.VolumeList{}
+		if err := env.Client.List(ctx, vols); err != nil {
+			return false, nil
+		}
+		for _, v := range vols.Items {
+			if !meta.IsStatusConditionTrue(v.Status.Conditions, doradev1.ConditionReady) {
+				return false, nil
+			}
+		}
+		return len(vols.Items) > 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("the sample volumes were not bound in 3 minutes (kubectl get volumes -A shows why): %w", err)
+	}
+	applied, err := simcluster.ApplyDir(ctx, env.Client, dir)
+	if err != nil {
+		return fmt.Errorf("applying %s: %w", dir, err)
+	}
+	fmt.Printf("Applied %d objects from %s.\n", len(applied), dir)
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -27,7 +28,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
+	"github.com/dora-hpc/dora-operator/internal/controller/volume"
 	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
 	"github.com/dora-hpc/dora-operator/internal/controller/zone"
@@ -55,6 +58,9 @@ type Options struct {
 	Webhook *webhook.Options
 	// WorkloadConcurrency is how many workloads are reconciled at once (default 16).
 	WorkloadConcurrency int
+	// HelperImage runs the Jobs that create, copy and remove volume directories (default
+	// busybox).
+	HelperImage string
 	// Restartable lets a process build more than one manager (tests that kill and restart
 	// it): controller-runtime otherwise refuses a controller name seen before.
 	Restartable bool
@@ -98,12 +104,15 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 				// Leases only in the agents' namespace: the node controller reads the
 				// agents' heartbeats and no other lease.
 				&coordinationv1.Lease{}: {Namespaces: map[string]cache.Config{opts.AgentNamespace: {}}},
-				// Pods, services and revisions only of workloads, claims only of volumes:
+				// Pods, services and revisions only of workloads; claims, PersistentVolumes
+				// and Jobs only of volumes:
 				// the manager never holds the rest of a big cluster in memory.
 				&corev1.Pod{}:                   {Label: hasLabel(doradev1.LabelWorkload), Transform: trimPod},
 				&corev1.Service{}:               {Label: hasLabel(doradev1.LabelWorkload)},
 				&appsv1.ControllerRevision{}:    {Label: hasLabel(doradev1.LabelWorkload)},
 				&corev1.PersistentVolumeClaim{}: {Label: hasLabel(doradev1.LabelVolume)},
+				&corev1.PersistentVolume{}:      {Label: hasLabel(doradev1.LabelVolume)},
+				&batchv1.Job{}:                  {Label: hasLabel(doradev1.LabelVolume)},
 			},
 		},
 	}
@@ -115,7 +124,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 
-	ws := workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"))
+	ws := workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{}, opts.HelperImage)
 	if err := ws.SetupWithManager(ctx, mgr); err != nil {
 		return nil, fmt.Errorf("setting up the workspace controller: %w", err)
 	}
@@ -129,8 +138,14 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if opts.WorkloadConcurrency <= 0 {
 		opts.WorkloadConcurrency = 16
 	}
-	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{})
-	if err := workloads.SetupWithManager(mgr, opts.WorkloadConcurrency); err != nil {
+	volumes := volume.NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("dora-volume"),
+		volume.Options{HelperImage: opts.HelperImage, Policy: access.Default})
+	if err := volumes.SetupWithManager(ctx, mgr); err != nil {
+		return nil, fmt.Errorf("setting up the volume controller: %w", err)
+	}
+
+	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{}, access.Default)
+	if err := workloads.SetupWithManager(ctx, mgr, opts.WorkloadConcurrency); err != nil {
 		return nil, fmt.Errorf("setting up the workload controller: %w", err)
 	}
 
@@ -142,7 +157,9 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 
 	if opts.Webhook != nil {
-		mgr.GetWebhookServer().Register(dorawebhook.WorkloadValidatePath, &webhook.Admission{Handler: dorawebhook.WorkloadValidator{}})
+		// The workspace check reads the source of a clone uncached: a workspace applied just
+		// before its clone must be found.
+		dorawebhook.Register(mgr.GetWebhookServer(), opts.Zone, mgr.GetAPIReader())
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 			return nil, err
 		}

@@ -23,4 +23,14 @@ func TestSamplesAreAccepted(t *testing.T) {
 	})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(applied).To(HaveLen(14), "applied:\n%s", simcluster.Summary(applied))
+
+	// The clone sample, applied once its source exists.
+	clone, err := simcluster.ApplyDir(ctx, k8sClient, filepath.Join("..", "..", "config", "samples", "clone"))
+	t.Cleanup(func() {
+		for _, obj := range clone {
+			_ = k8sClient.Delete(ctx, obj)
+		}
+	})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(clone).To(HaveLen(1), "applied:\n%s", simcluster.Summary(clone))
 }

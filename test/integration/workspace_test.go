@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,15 +94,59 @@ func TestWorkspaceNeverTakesOverAForeignNamespace(t *testing.T) {
 	}).WithTimeout(10*time.Second).Should(Succeed(), "a warning event should tell the user about the clash")
 }
 
-// cloneFrom is fixed once the workspace exists.
-func TestWorkspaceCloneFromIsImmutable(t *testing.T) {
+// cloneFrom is given when a workspace is created, names a workspace that exists, and is
+// fixed from then on: a clone never happens into an existing workspace.
+func TestWorkspaceCloneFromIsCheckedAtAdmission(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "clone.target"}, Spec: doradev1.WorkspaceSpec{CloneFrom: "source"}}
-	g.Expect(k8sClient.Create(ctx, ws)).To(Succeed())
-	t.Cleanup(func() { _ = k8sClient.Delete(ctx, ws) })
-	ws.Spec.CloneFrom = "other"
-	err := k8sClient.Update(ctx, ws)
-	g.Expect(err).To(HaveOccurred())
-	g.Expect(err.Error()).To(ContainSubstring("cloneFrom cannot be changed after the workspace is created"))
+	create := func(name, from string) (*doradev1.Workspace, error) {
+		ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: doradev1.WorkspaceSpec{CloneFrom: from}}
+		err := k8sClient.Create(ctx, ws)
+		if err == nil {
+			t.Cleanup(func() { _ = k8sClient.Delete(ctx, ws) })
+		}
+		return ws, err
+	}
+
+	_, err := create("clone.of.nothing", "no.such.workspace")
+	g.Expect(err).To(MatchError(And(ContainSubstring("spec.cloneFrom"), ContainSubstring(`"no.such.workspace" does not exist`))),
+		"a clone of a missing workspace is refused, naming the field and the name")
+
+	_, err = create("clone.of.itself", "clone.of.itself")
+	g.Expect(err).To(MatchError(ContainSubstring("spec.cloneFrom must name another workspace")))
+
+	_, err = create("clone.source", "")
+	g.Expect(err).NotTo(HaveOccurred())
+	existing, err := create("clone.existing", "")
+	g.Expect(err).NotTo(HaveOccurred())
+	clone, err := create("clone.target", "clone.source")
+	g.Expect(err).NotTo(HaveOccurred())
+
+	clone.Spec.CloneFrom = "clone.existing"
+	g.Expect(k8sClient.Update(ctx, clone)).To(MatchError(ContainSubstring("spec.cloneFrom and spec.copyData can only be given when a workspace is created")))
+
+	existing.Spec.CloneFrom = "clone.source"
+	g.Expect(k8sClient.Update(ctx, existing)).To(MatchError(ContainSubstring("to clone into a new workspace, create one with spec.cloneFrom")),
+		"cloning into an existing workspace is refused")
+}
+
+// A document written for another zone is refused by this zone's manager, naming both zones;
+// one for this zone, or for any zone, is taken.
+func TestDocumentsForAnotherZoneAreRefused(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	zoned := func(name, zone string) *doradev1.Storage {
+		return &doradev1.Storage{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{doradev1.AnnotationZone: zone}},
+			Spec:       doradev1.StorageSpec{Endpoint: "10.10.10.1", Mountpath: "/export"},
+		}
+	}
+	err := k8sClient.Create(ctx, zoned("zone.other", "dc-rov-02"))
+	g.Expect(err).To(MatchError(And(ContainSubstring(`"dc-rov-02"`), ContainSubstring(`"dc-rov-01"`))),
+		"the refusal should name the document's zone and this cluster's")
+	for _, zone := range []string{"dc-rov-01", doradev1.All} {
+		st := zoned("zone."+strings.ToLower(zone), zone)
+		g.Expect(k8sClient.Create(ctx, st)).To(Succeed(), "a document for zone %s belongs here", zone)
+		t.Cleanup(func() { _ = k8sClient.Delete(ctx, st) })
+	}
 }

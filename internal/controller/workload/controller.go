@@ -34,6 +34,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/workload"
@@ -61,23 +62,29 @@ type Reconciler struct {
 	client       client.Client
 	recorder     events.EventRecorder
 	clock        clock.PassiveClock
+	policy       access.VolumePolicy
 	historyLimit int
 	// writes holds when each workload's status was last written (namespace/name ->
 	// time.Time), forgotten when the workload is.
 	writes sync.Map
 }
 
-// NewReconciler returns a Reconciler using the manager's (cached) client.
-func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock) *Reconciler {
-	return &Reconciler{client: c, recorder: recorder, clock: clk, historyLimit: DefaultHistoryLimit}
+// NewReconciler returns a Reconciler using the manager's (cached) client; policy decides
+// which other workspaces' volumes a workload may mount.
+func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock, policy access.VolumePolicy) *Reconciler {
+	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: policy, historyLimit: DefaultHistoryLimit}
 }
+
+// IndexVolumes indexes Workloads by the Volumes they mount (<namespace>/<name>), so that a
+// Volume appearing in one workspace wakes the workloads of others waiting for it.
+const IndexVolumes = "workload.dora.dev/volumes"
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=dora.dev,resources=volumes,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;update;delete
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=apps,resources=controllerrevisions,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads/finalizers,verbs=update
 
@@ -120,7 +127,7 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 	var in statusInput
 	var claims []workload.VolumeClaim
 	if len(wl.Spec.Volumes) > 0 {
-		if claims, in.volumes, err = resolveVolumes(ctx, r.client, wl); err != nil {
+		if claims, in.volumes, err = r.resolveVolumes(ctx, wl); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -503,8 +510,18 @@ func podNames(pods []*corev1.Pod) string {
 
 // SetupWithManager registers the controller with concurrency workers. It owns pods,
 // services and revisions, and looks again at a namespace's workloads when a volume claim
-// there changes.
-func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+// there changes, and at the workloads that mount a Volume when it changes.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &doradev1.Workload{}, IndexVolumes, func(o client.Object) []string {
+		wl := o.(*doradev1.Workload)
+		keys := make([]string, 0, len(wl.Spec.Volumes))
+		for _, v := range wl.Spec.Volumes {
+			keys = append(keys, volumeKey(wl.Namespace, v).String())
+		}
+		return keys
+	}); err != nil {
+		return fmt.Errorf("indexing workloads by volume: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workload").
 		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
@@ -512,12 +529,26 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
 		Owns(&corev1.Pod{}).
 		Owns(&corev1.Service{}).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).
-		Watches(&doradev1.Volume{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).
+		Watches(&doradev1.Volume{}, handler.EnqueueRequestsFromMapFunc(r.workloadsMounting)).
 		Complete(r)
 }
 
-// workloadsWithVolumes maps a claim or Volume to the workloads of its namespace that mount
-// volumes.
+// workloadsMounting maps a Volume to the workloads, of any namespace, that mount it.
+func (r *Reconciler) workloadsMounting(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &doradev1.WorkloadList{}
+	key := client.ObjectKeyFromObject(obj).String()
+	if err := r.client.List(ctx, list, client.MatchingFields{IndexVolumes: key}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing workloads for a volume", "volume", key)
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, wl := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: wl.Namespace, Name: wl.Name}})
+	}
+	return reqs
+}
+
+// workloadsWithVolumes maps a claim to the workloads of its namespace that mount volumes.
 func (r *Reconciler) workloadsWithVolumes(ctx context.Context, obj client.Object) []reconcile.Request {
 	list := &doradev1.WorkloadList{}
 	if err := r.client.List(ctx, list, client.InNamespace(obj.GetNamespace())); err != nil {

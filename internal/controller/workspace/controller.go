@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -13,14 +14,18 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
@@ -28,20 +33,32 @@ import (
 // namespace wakes the workspace waiting for that name.
 const IndexNamespaceName = "workspace.dora.dev/namespace"
 
-// Reconciler makes each Workspace's namespace exist, owned by it.
+// IndexCloneSource indexes Workspaces by the namespace of the workspace they clone.
+const IndexCloneSource = "workspace.dora.dev/clone-source"
+
+// Reconciler makes each Workspace's namespace exist, owned by it; fills a clone; and takes
+// a deleted workspace down in order.
 type Reconciler struct {
-	client   client.Client
-	recorder events.EventRecorder
+	client      client.Client
+	recorder    events.EventRecorder
+	clock       clock.PassiveClock
+	helperImage string
 }
 
-// NewReconciler returns a Reconciler using the manager's client and an event recorder.
-func NewReconciler(c client.Client, recorder events.EventRecorder) *Reconciler {
-	return &Reconciler{client: c, recorder: recorder}
+// NewReconciler returns a Reconciler using the manager's client and an event recorder;
+// helperImage runs the Jobs that copy a clone's data.
+func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock, helperImage string) *Reconciler {
+	return &Reconciler{client: c, recorder: recorder, clock: clk, helperImage: helperImage}
 }
 
-// +kubebuilder:rbac:groups=dora.dev,resources=workspaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=dora.dev,resources=workspaces,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=dora.dev,resources=workspaces/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=dora.dev,resources=workspaces/finalizers,verbs=update
+// +kubebuilder:rbac:groups=dora.dev,resources=workloads;volumes,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile creates the workspace's namespace when it is missing and reports whose it is.
@@ -52,7 +69,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if ws.DeletionTimestamp != nil {
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, r.teardown(ctx, ws)
+	}
+	if !controllerutil.ContainsFinalizer(ws, doradev1.FinalizerWorkspace) {
+		patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(ws, doradev1.FinalizerWorkspace)
+		if err := r.client.Patch(ctx, ws, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
+		}
 	}
 
 	nsName := naming.WorkspaceNamespace(ws.Name)
@@ -85,7 +109,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 	}
 
-	before := ws.Status.DeepCopy()
+	original := ws.DeepCopy()
+	before := &original.Status
 	ws.Status.ObservedGeneration = ws.Generation
 	ws.Status.Namespace = ""
 	if state == namespaceOwned {
@@ -95,13 +120,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		c.ObservedGeneration = ws.Generation
 		meta.SetStatusCondition(&ws.Status.Conditions, c)
 	}
+	if state == namespaceOwned && ws.Spec.CloneFrom != "" {
+		if err := r.clone(ctx, ws, nsName); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if apiequality.Semantic.DeepEqual(before, &ws.Status) {
 		return ctrl.Result{}, nil
 	}
-	if err := r.client.Status().Update(ctx, ws); err != nil {
+	// A merge patch: the status is computed whole, so a cache a moment behind our last
+	// write costs no conflict.
+	if err := r.client.Status().Patch(ctx, ws, client.MergeFrom(original)); err != nil {
 		return ctrl.Result{}, fmt.Errorf("writing workspace status: %w", err)
 	}
 	r.emitEvents(ws, before, state, nsName, created)
+	r.emitCloneEvents(ws, before)
 	return ctrl.Result{}, nil
 }
 
@@ -131,11 +164,65 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	}); err != nil {
 		return fmt.Errorf("indexing workspaces by namespace: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(ctx, &doradev1.Workspace{}, IndexCloneSource, func(o client.Object) []string {
+		if from := o.(*doradev1.Workspace).Spec.CloneFrom; from != "" {
+			return []string{naming.WorkspaceNamespace(from)}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing workspaces by clone source: %w", err)
+	}
+	busy := handler.EnqueueRequestsFromMapFunc(r.busyWorkspaces)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workspace").
-		For(&doradev1.Workspace{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&doradev1.Workspace{}, builder.WithPredicates(predicates.SpecOrDeletion{})).
+		Owns(&batchv1.Job{}).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.workspacesWanting)).
+		Watches(&doradev1.Workspace{}, handler.EnqueueRequestsFromMapFunc(r.clonesOf), builder.WithPredicates(predicates.SpecOrDeletion{})).
+		Watches(&doradev1.Workload{}, busy).
+		Watches(&doradev1.Volume{}, busy).
+		Watches(&corev1.Pod{}, busy, builder.WithPredicates(predicate.Funcs{
+			// Only a pod's going matters, to a workspace being taken down.
+			CreateFunc: func(event.CreateEvent) bool { return false },
+			UpdateFunc: func(e event.UpdateEvent) bool { return e.ObjectNew.GetDeletionTimestamp() != nil },
+		})).
+		Watches(&corev1.PersistentVolumeClaim{}, busy).
 		Complete(r)
+}
+
+// busyWorkspaces maps an object in a workspace's namespace to that workspace when it is
+// being taken down or cloned, and to the clones of that workspace that are still running:
+// those wait on the objects of their namespace or of their source.
+func (r *Reconciler) busyWorkspaces(ctx context.Context, obj client.Object) []reconcile.Request {
+	var reqs []reconcile.Request
+	for _, index := range []string{IndexNamespaceName, IndexCloneSource} {
+		list := &doradev1.WorkspaceList{}
+		if err := r.client.List(ctx, list, client.MatchingFields{index: obj.GetNamespace()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing workspaces for an object", "object", klog.KObj(obj))
+			return nil
+		}
+		for _, ws := range list.Items {
+			cloning := ws.Spec.CloneFrom != "" && (ws.Status.Clone == nil || ws.Status.Clone.Phase == doradev1.CloneRunning)
+			if ws.DeletionTimestamp != nil && index == IndexNamespaceName || cloning {
+				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: ws.Name}})
+			}
+		}
+	}
+	return reqs
+}
+
+// clonesOf maps a workspace to the workspaces that clone it (they wait for it to exist).
+func (r *Reconciler) clonesOf(ctx context.Context, obj client.Object) []reconcile.Request {
+	list := &doradev1.WorkspaceList{}
+	if err := r.client.List(ctx, list, client.MatchingFields{IndexCloneSource: naming.WorkspaceNamespace(obj.GetName())}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing clones of a workspace", "workspace", obj.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, ws := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: ws.Name}})
+	}
+	return reqs
 }
 
 // workspacesWanting maps a namespace to the workspaces whose namespace has its name.

@@ -1,0 +1,54 @@
+// Package access decides who may use what across workspaces. Until Dora's roles are
+// enforced, its one policy lets every workspace read every volume and write only where the
+// volume invites writers; the roles work replaces Default with a policy that reads the
+// users' role bindings, and both controllers that ask keep working unchanged.
+package access
+
+import (
+	"context"
+	"fmt"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+// Decision is whether a workspace may mount a volume, and how.
+type Decision struct {
+	// Allowed: the workspace may mount the volume.
+	Allowed bool
+	// Write: it may also write to it.
+	Write bool
+	// Reason says why not, for a condition the user reads.
+	Reason string
+}
+
+// VolumePolicy decides whether the workloads of namespace may mount vol, a Volume of
+// another workspace. The workload controller asks it before it requests a claim, and the
+// volume controller asks it again before it grants one.
+type VolumePolicy interface {
+	MountVolume(ctx context.Context, namespace string, vol *doradev1.Volume) (Decision, error)
+}
+
+// SharedWriters is the policy before roles: any workspace may read any volume; it may
+// write only to a readwrite volume with sharedWriters.
+type SharedWriters struct{}
+
+// MountVolume implements VolumePolicy.
+func (SharedWriters) MountVolume(_ context.Context, _ string, vol *doradev1.Volume) (Decision, error) {
+	return Decision{Allowed: true, Write: vol.Spec.SharedWriters && vol.Spec.Policy != doradev1.VolumeReadOnly}, nil
+}
+
+// Default is the policy the manager uses.
+var Default VolumePolicy = SharedWriters{}
+
+// Func adapts a function to VolumePolicy, for tests and for policies built from parts.
+type Func func(ctx context.Context, namespace string, vol *doradev1.Volume) (Decision, error)
+
+// MountVolume implements VolumePolicy.
+func (f Func) MountVolume(ctx context.Context, namespace string, vol *doradev1.Volume) (Decision, error) {
+	return f(ctx, namespace, vol)
+}
+
+// Denied is a refusal with a reason naming the volume.
+func Denied(namespace string, vol *doradev1.Volume, why string) Decision {
+	return Decision{Reason: fmt.Sprintf("workloads of namespace %s may not mount volume %s/%s: %s", namespace, vol.Namespace, vol.Name, why)}
+}

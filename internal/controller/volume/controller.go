@@ -1,0 +1,593 @@
+// Package volume reconciles Volumes into directories on their NFS Storage, reached through
+// a PersistentVolume and a claim in the workspace's namespace, and grants the claims other
+// workspaces ask for; it also reports on each Storage.
+package volume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/access"
+	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
+	"github.com/dora-hpc/dora-operator/internal/naming"
+	"github.com/dora-hpc/dora-operator/internal/storage"
+)
+
+// Indexes the controllers list by.
+const (
+	// IndexStorage indexes Volumes by spec.storage.
+	IndexStorage = "volume.dora.dev/storage"
+	// IndexSourceVolume indexes claims by the Volume they reach (dora.dev/source-volume).
+	IndexSourceVolume = "volume.dora.dev/source"
+)
+
+// Event reasons besides the condition reasons.
+const (
+	EventDataKept    = "DataKept"
+	EventDataRemoved = "DataRemoved"
+	EventShared      = "Shared"
+)
+
+// Options configure the volume controller.
+type Options struct {
+	// HelperImage runs the directory Jobs (storage.DefaultHelperImage when empty).
+	HelperImage string
+	// Policy decides which other workspaces may mount a volume (access.Default when nil).
+	Policy access.VolumePolicy
+}
+
+// Reconciler makes each Volume's directory, PersistentVolume and claim exist.
+type Reconciler struct {
+	client   client.Client
+	reader   client.Reader
+	recorder events.EventRecorder
+	opts     Options
+	// creating serialises PersistentVolume creation, so that two volumes never race for one
+	// name between a read and a create.
+	creating sync.Mutex
+}
+
+// NewReconciler returns a Reconciler using the manager's cached client, and reader (the
+// uncached API reader) to look at objects the cache does not hold.
+func NewReconciler(c client.Client, reader client.Reader, recorder events.EventRecorder, opts Options) *Reconciler {
+	if opts.Policy == nil {
+		opts.Policy = access.Default
+	}
+	return &Reconciler{client: c, reader: reader, recorder: recorder, opts: opts}
+}
+
+// +kubebuilder:rbac:groups=dora.dev,resources=volumes,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=volumes/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=volumes/finalizers,verbs=update
+// +kubebuilder:rbac:groups=dora.dev,resources=storages,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=storages/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=storages/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+
+// Reconcile makes the volume's directory, then its PersistentVolume and claim, then the
+// PersistentVolumes other workspaces' claims ask for; or, for a volume being deleted, takes
+// them away in the reverse order.
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	vol := &doradev1.Volume{}
+	if err := r.client.Get(ctx, req.NamespacedName, vol); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if vol.DeletionTimestamp != nil {
+		return ctrl.Result{}, r.finalize(ctx, vol)
+	}
+	if !controllerutil.ContainsFinalizer(vol, doradev1.FinalizerVolume) {
+		patch := client.MergeFromWithOptions(vol.DeepCopy(), client.MergeFromWithOptimisticLock{})
+		controllerutil.AddFinalizer(vol, doradev1.FinalizerVolume)
+		if err := r.client.Patch(ctx, vol, patch); err != nil {
+			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
+		}
+	}
+
+	obs, doneJob, err := r.sync(ctx, vol)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	before := vol.Status.DeepCopy()
+	after := computeStatus(vol, obs)
+	if err := r.writeStatus(ctx, vol, after); err != nil {
+		return ctrl.Result{}, err
+	}
+	r.emitEvents(vol, before, &after)
+	// The directory's creation is in the status now; its Job is no longer needed.
+	if doneJob != nil {
+		if err := r.client.Delete(ctx, doneJob, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, fmt.Errorf("deleting job %s: %w", doneJob.Name, err)
+		}
+	}
+	return ctrl.Result{}, nil
+}
+
+// sync does the work for a live volume and reports what it found. doneJob is a finished
+// mkdir Job to delete once the status says the directory exists.
+func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observation, doneJob *batchv1.Job, err error) {
+	st := &doradev1.Storage{}
+	switch err := r.client.Get(ctx, client.ObjectKey{Name: vol.Spec.Storage}, st); {
+	case apierrors.IsNotFound(err):
+		obs.storageMissing = true
+		return obs, nil, nil
+	case err != nil:
+		return obs, nil, fmt.Errorf("reading storage %s: %w", vol.Spec.Storage, err)
+	}
+	dirDone := meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady)
+	if !dirDone {
+		if st.DeletionTimestamp != nil {
+			obs.storageDeleting = true
+			return obs, nil, nil
+		}
+		all := &doradev1.StorageList{}
+		if err := r.client.List(ctx, all); err != nil {
+			return obs, nil, fmt.Errorf("listing storages: %w", err)
+		}
+		if obs.overlap = storage.Overlap(st, all.Items); obs.overlap != nil {
+			return obs, nil, nil
+		}
+	}
+	workspace, err := r.workspaceOf(ctx, vol.Namespace)
+	if err != nil {
+		return obs, nil, err
+	}
+	dir, err := storage.VolumeDirectory(st, workspace, vol)
+	if err != nil {
+		obs.invalid = err.Error()
+		return obs, nil, nil
+	}
+	obs.dir = &dir
+
+	if dirDone {
+		obs.dirState = dirCreated
+	} else {
+		if obs.dirState, obs.dirMessage, doneJob, err = r.ensureDirectory(ctx, vol, dir); err != nil || obs.dirState != dirCreated {
+			return obs, nil, err
+		}
+	}
+
+	self := client.ObjectKeyFromObject(vol)
+	b := storage.Binding{Source: self, Claim: self, Dir: dir}
+	if obs.clash, err = r.ensurePersistentVolume(ctx, b); err != nil || obs.clash != "" {
+		return obs, doneJob, err
+	}
+	if obs.claim, obs.clash, err = r.ensureClaim(ctx, vol); err != nil || obs.clash != "" {
+		return obs, doneJob, err
+	}
+	return obs, doneJob, r.syncShares(ctx, vol, dir)
+}
+
+// workspaceOf is the workspace a namespace belongs to (its dora.dev/workspace label); a
+// namespace of no workspace stands for itself.
+func (r *Reconciler) workspaceOf(ctx context.Context, namespace string) (string, error) {
+	ns := &corev1.Namespace{}
+	switch err := r.client.Get(ctx, client.ObjectKey{Name: namespace}, ns); {
+	case apierrors.IsNotFound(err):
+		return namespace, nil
+	case err != nil:
+		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
+	}
+	if ws := ns.Labels[doradev1.LabelWorkspace]; ws != "" {
+		return ws, nil
+	}
+	return namespace, nil
+}
+
+// ensureDirectory runs the mkdir Job until it has succeeded or failed.
+func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (dirState, string, *batchv1.Job, error) {
+	want, err := storage.MkdirJob(storage.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
+	if err != nil {
+		return dirFailed, err.Error(), nil, nil
+	}
+	job, err := r.ensureJob(ctx, vol, want)
+	if err != nil || job == nil {
+		return dirPending, "", nil, err
+	}
+	if !metav1.IsControlledBy(job, vol) {
+		return dirFailed, fmt.Sprintf("Job %s exists and is not this volume's; delete or rename it", job.Name), nil, nil
+	}
+	switch outcome, msg := storage.Outcome(job); outcome {
+	case storage.JobSucceeded:
+		return dirCreated, "", job, nil
+	case storage.JobFailed:
+		return dirFailed, msg, nil, nil
+	}
+	return dirPending, "", nil, nil
+}
+
+// ensureJob returns the Job of want's name, creating it (owned by owner) when it does not
+// exist; nil when it was just created.
+func (r *Reconciler) ensureJob(ctx context.Context, owner client.Object, want *batchv1.Job) (*batchv1.Job, error) {
+	job := &batchv1.Job{}
+	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(want), job); {
+	case err == nil:
+		return job, nil
+	case !apierrors.IsNotFound(err):
+		return nil, fmt.Errorf("reading job %s: %w", want.Name, err)
+	}
+	if err := ctrl.SetControllerReference(owner, want, r.client.Scheme()); err != nil {
+		return nil, err
+	}
+	if err := r.client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
+		return nil, fmt.Errorf("creating job %s: %w", want.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Started a storage Job", "job", klog.KObj(want))
+	return nil, nil
+}
+
+// ensurePersistentVolume makes b's PersistentVolume exist. A PersistentVolume of that name
+// made for something else is a clash, reported and left alone. One whose claim was deleted
+// (Released) is freed for the claim of the same name that replaces it.
+func (r *Reconciler) ensurePersistentVolume(ctx context.Context, b storage.Binding) (string, error) {
+	name := b.PersistentVolumeName()
+	pv := &corev1.PersistentVolume{}
+	err := r.client.Get(ctx, client.ObjectKey{Name: name}, pv)
+	if apierrors.IsNotFound(err) {
+		r.creating.Lock()
+		defer r.creating.Unlock()
+		// The cache holds only our labelled PersistentVolumes: ask the API server.
+		err = r.reader.Get(ctx, client.ObjectKey{Name: name}, pv)
+		if apierrors.IsNotFound(err) {
+			pv = b.PersistentVolume()
+			if err := r.client.Create(ctx, pv); err != nil && !apierrors.IsAlreadyExists(err) {
+				return "", fmt.Errorf("creating PersistentVolume %s: %w", name, err)
+			} else if err == nil {
+				ctrl.LoggerFrom(ctx).Info("Created a PersistentVolume", "persistentVolume", name, "server", b.Dir.Server, "path", b.Dir.Path())
+				return "", nil
+			}
+			err = r.reader.Get(ctx, client.ObjectKey{Name: name}, pv)
+		}
+	}
+	if err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	if !storage.ReachesDirectory(pv, b.Source) || pv.Spec.NFS.Path != b.Dir.Path() || pv.Spec.NFS.Server != b.Dir.Server {
+		return fmt.Sprintf("PersistentVolume %s exists and is not this volume's (it is not for %s:%s); it is left untouched: an administrator must delete or rename it",
+			name, b.Dir.Server, b.Dir.Path()), nil
+	}
+	if pv.Status.Phase == corev1.VolumeReleased && pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.UID != "" {
+		// The claim it was bound to is gone; bind it ahead to the claim of the same name.
+		patch := client.MergeFrom(pv.DeepCopy())
+		pv.Spec.ClaimRef = b.PersistentVolume().Spec.ClaimRef
+		if err := r.client.Patch(ctx, pv, patch); err != nil {
+			return "", fmt.Errorf("freeing released PersistentVolume %s: %w", name, err)
+		}
+	}
+	return "", nil
+}
+
+// ensureClaim makes the volume's own claim exist, controlled by the volume.
+func (r *Reconciler) ensureClaim(ctx context.Context, vol *doradev1.Volume) (*corev1.PersistentVolumeClaim, string, error) {
+	self := client.ObjectKeyFromObject(vol)
+	claim := &corev1.PersistentVolumeClaim{}
+	err := r.client.Get(ctx, self, claim)
+	if apierrors.IsNotFound(err) {
+		claim = storage.Claim(self, self)
+		if err := ctrl.SetControllerReference(vol, claim, r.client.Scheme()); err != nil {
+			return nil, "", err
+		}
+		if err = r.client.Create(ctx, claim); err == nil {
+			return claim, "", nil
+		}
+		if !apierrors.IsAlreadyExists(err) {
+			return nil, "", fmt.Errorf("creating claim %s: %w", vol.Name, err)
+		}
+		// A claim of that name the cache does not hold: not labelled, so not ours.
+		err = r.reader.Get(ctx, self, claim)
+	}
+	if err != nil {
+		return nil, "", client.IgnoreNotFound(err)
+	}
+	if !metav1.IsControlledBy(claim, vol) {
+		return nil, fmt.Sprintf("claim %s exists in namespace %s and is not this volume's; it is left untouched: delete or rename it", vol.Name, vol.Namespace), nil
+	}
+	return claim, "", nil
+}
+
+// syncShares grants the claims other workspaces made for this volume: each gets its own
+// PersistentVolume on the same directory. PersistentVolumes whose claim is gone go too.
+func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) error {
+	self := client.ObjectKeyFromObject(vol)
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(self)}); err != nil {
+		return fmt.Errorf("listing claims for volume %s: %w", self, err)
+	}
+	wanted := map[string]bool{}
+	var errs []error
+	for i := range claims.Items {
+		claim := &claims.Items[i]
+		if claim.Namespace == vol.Namespace || claim.DeletionTimestamp != nil {
+			continue
+		}
+		decision, err := r.opts.Policy.MountVolume(ctx, claim.Namespace, vol)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !decision.Allowed {
+			continue
+		}
+		b := storage.Binding{Source: self, Claim: client.ObjectKeyFromObject(claim), Dir: dir}
+		wanted[b.PersistentVolumeName()] = true
+		clash, err := r.ensurePersistentVolume(ctx, b)
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case clash != "":
+			r.recorder.Eventf(vol, claim, corev1.EventTypeWarning, doradev1.ReasonNameClash, "ShareVolume", "%s", clash)
+		}
+	}
+	pvs, err := r.persistentVolumesOf(ctx, vol)
+	if err != nil {
+		return err
+	}
+	for _, pv := range pvs {
+		ref := pv.Spec.ClaimRef
+		if wanted[pv.Name] || ref == nil || ref.Namespace == vol.Namespace {
+			continue
+		}
+		// A share whose claim is gone, or no longer allowed.
+		if err := r.client.Delete(ctx, pv); err != nil && !apierrors.IsNotFound(err) {
+			errs = append(errs, fmt.Errorf("deleting PersistentVolume %s: %w", pv.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// persistentVolumesOf lists the PersistentVolumes made for vol's directory.
+func (r *Reconciler) persistentVolumesOf(ctx context.Context, vol *doradev1.Volume) ([]*corev1.PersistentVolume, error) {
+	list := &corev1.PersistentVolumeList{}
+	if err := r.client.List(ctx, list, client.MatchingLabels{doradev1.LabelVolume: naming.WorkloadLabelValue(vol.Name)}); err != nil {
+		return nil, fmt.Errorf("listing PersistentVolumes: %w", err)
+	}
+	var out []*corev1.PersistentVolume
+	for i := range list.Items {
+		if storage.ReachesDirectory(&list.Items[i], client.ObjectKeyFromObject(vol)) {
+			out = append(out, &list.Items[i])
+		}
+	}
+	return out, nil
+}
+
+// finalize takes a deleted volume apart: its claims (own and shared, once no pod mounts
+// them), then its PersistentVolumes, then, if it asked for it and its workspace is not
+// being deleted, its directory. The data stays otherwise.
+func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
+	if !controllerutil.ContainsFinalizer(vol, doradev1.FinalizerVolume) {
+		return nil
+	}
+	self := client.ObjectKeyFromObject(vol)
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(self)}); err != nil {
+		return fmt.Errorf("listing claims: %w", err)
+	}
+	var remaining []string
+	for i := range claims.Items {
+		claim := &claims.Items[i]
+		if claim.Namespace == vol.Namespace && !metav1.IsControlledBy(claim, vol) {
+			continue
+		}
+		remaining = append(remaining, claim.Namespace+"/"+claim.Name)
+		if claim.DeletionTimestamp == nil {
+			if err := r.client.Delete(ctx, claim); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("deleting claim %s: %w", claim.Name, err)
+			}
+		}
+	}
+	if len(remaining) > 0 {
+		slices.Sort(remaining)
+		return r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting,
+			fmt.Sprintf("waiting for claims %s to go: they are removed once no pod mounts them", strings.Join(remaining, ", "))))
+	}
+	pvs, err := r.persistentVolumesOf(ctx, vol)
+	if err != nil {
+		return err
+	}
+	for _, pv := range pvs {
+		if err := r.client.Delete(ctx, pv); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting PersistentVolume %s: %w", pv.Name, err)
+		}
+	}
+
+	if done, err := r.removeData(ctx, vol); err != nil || !done {
+		return err
+	}
+	patch := client.MergeFromWithOptions(vol.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(vol, doradev1.FinalizerVolume)
+	if err := r.client.Patch(ctx, vol, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("removing the finalizer: %w", err)
+	}
+	return nil
+}
+
+// removeData runs the rmdir Job for a volume with reclaimPolicy Delete, and reports when
+// the finalizer may go. Data is kept, and said so, for a Retain volume, for a volume whose
+// workspace or namespace is being deleted (taking a workspace down never touches data), and
+// for a volume whose directory was never made.
+func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume) (bool, error) {
+	where := fmt.Sprintf("%s:%s", vol.Status.Server, vol.Status.Path)
+	if !meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady) {
+		return true, nil
+	}
+	if vol.Spec.ReclaimPolicy != doradev1.VolumeReclaimDelete {
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s (reclaimPolicy %s)", where, vol.Spec.ReclaimPolicy)
+		return true, nil
+	}
+	if going, why, err := r.workspaceGoing(ctx, vol.Namespace); err != nil || going {
+		if going {
+			r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s: %s", where, why)
+		}
+		return going, err
+	}
+	st := &doradev1.Storage{}
+	if err := r.client.Get(ctx, client.ObjectKey{Name: vol.Spec.Storage}, st); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.recorder.Eventf(vol, nil, corev1.EventTypeWarning, EventDataKept, "DeleteVolume", "The data stays at %s: Storage %s is gone", where, vol.Spec.Storage)
+			return true, nil
+		}
+		return false, err
+	}
+	workspace, err := r.workspaceOf(ctx, vol.Namespace)
+	if err != nil {
+		return false, err
+	}
+	dir, err := storage.VolumeDirectory(st, workspace, vol)
+	if err != nil {
+		return true, nil
+	}
+	want, err := storage.RmdirJob(storage.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
+	if err != nil {
+		return true, nil
+	}
+	job, err := r.ensureJob(ctx, vol, want)
+	if err != nil {
+		return false, err
+	}
+	if job == nil {
+		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting, "a Job is removing "+where))
+	}
+	switch outcome, msg := storage.Outcome(job); outcome {
+	case storage.JobSucceeded:
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataRemoved, "DeleteVolume", "Removed %s", where)
+		return true, nil
+	case storage.JobFailed:
+		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed,
+			msg+"; delete the Job to try again, or remove the finalizer "+doradev1.FinalizerVolume+" to keep the data"))
+	}
+	return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting, "a Job is removing "+where))
+}
+
+// workspaceGoing reports whether the namespace, or the workspace it belongs to, is being
+// deleted.
+func (r *Reconciler) workspaceGoing(ctx context.Context, namespace string) (bool, string, error) {
+	ns := &corev1.Namespace{}
+	switch err := r.client.Get(ctx, client.ObjectKey{Name: namespace}, ns); {
+	case apierrors.IsNotFound(err):
+		return true, "namespace " + namespace + " is gone", nil
+	case err != nil:
+		return false, "", err
+	case ns.DeletionTimestamp != nil:
+		return true, "namespace " + namespace + " is being deleted", nil
+	}
+	name := ns.Labels[doradev1.LabelWorkspace]
+	if name == "" {
+		return false, "", nil
+	}
+	ws := &doradev1.Workspace{}
+	switch err := r.client.Get(ctx, client.ObjectKey{Name: name}, ws); {
+	case apierrors.IsNotFound(err):
+		return true, "workspace " + name + " is gone", nil
+	case err != nil:
+		return false, "", err
+	case ws.DeletionTimestamp != nil:
+		return true, "workspace " + name + " is being deleted", nil
+	}
+	return false, "", nil
+}
+
+// writeStatus writes the volume's status when it changed.
+func (r *Reconciler) writeStatus(ctx context.Context, vol *doradev1.Volume, status doradev1.VolumeStatus) error {
+	if apiequality.Semantic.DeepEqual(vol.Status, status) {
+		return nil
+	}
+	original := vol.DeepCopy()
+	vol.Status = status
+	if err := r.client.Status().Patch(ctx, vol, client.MergeFrom(original)); err != nil {
+		return client.IgnoreNotFound(err)
+	}
+	return nil
+}
+
+// emitEvents tells the user what changed, after the status was written.
+func (r *Reconciler) emitEvents(vol *doradev1.Volume, before, after *doradev1.VolumeStatus) {
+	now := meta.FindStatusCondition(after.Conditions, doradev1.ConditionReady)
+	was := meta.FindStatusCondition(before.Conditions, doradev1.ConditionReady)
+	if now == nil || (was != nil && was.Status == now.Status && was.Reason == now.Reason) {
+		return
+	}
+	switch now.Reason {
+	case doradev1.ReasonClaimBound:
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, doradev1.ReasonClaimBound, "BindVolume", "%s", now.Message)
+	case doradev1.ReasonStorageNotFound, doradev1.ReasonStorageDeleting, doradev1.ReasonDirectoryClash,
+		doradev1.ReasonDirectoryFailed, doradev1.ReasonNameClash:
+		r.recorder.Eventf(vol, nil, corev1.EventTypeWarning, now.Reason, "MakeVolume", "%s", now.Message)
+	}
+}
+
+// SetupWithManager registers the volume controller and the storage controller, and the
+// indexes they list by.
+func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
+	idx := mgr.GetFieldIndexer()
+	if err := idx.IndexField(ctx, &doradev1.Volume{}, IndexStorage, func(o client.Object) []string {
+		return []string{o.(*doradev1.Volume).Spec.Storage}
+	}); err != nil {
+		return fmt.Errorf("indexing volumes by storage: %w", err)
+	}
+	if err := idx.IndexField(ctx, &corev1.PersistentVolumeClaim{}, IndexSourceVolume, func(o client.Object) []string {
+		if key := o.GetAnnotations()[doradev1.AnnotationSourceVolume]; key != "" {
+			return []string{key}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("indexing claims by volume: %w", err)
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		Named("volume").
+		For(&doradev1.Volume{}, builder.WithPredicates(predicates.SpecOrDeletion{})).
+		Owns(&batchv1.Job{}).
+		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
+		Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
+		Watches(&doradev1.Storage{}, handler.EnqueueRequestsFromMapFunc(r.volumesOn)).
+		Complete(r)
+	if err != nil {
+		return err
+	}
+	return (&StorageReconciler{client: r.client}).SetupWithManager(mgr)
+}
+
+// sourceVolume maps a claim or PersistentVolume to the Volume whose directory it reaches.
+func sourceVolume(_ context.Context, o client.Object) []reconcile.Request {
+	key, ok := storage.ParseSourceKey(o.GetAnnotations()[doradev1.AnnotationSourceVolume])
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: key}}
+}
+
+// volumesOn maps a Storage to the volumes on it. Any Storage change may end or start an
+// overlap, which only volumes on that Storage care about.
+func (r *Reconciler) volumesOn(ctx context.Context, st client.Object) []reconcile.Request {
+	list := &doradev1.VolumeList{}
+	if err := r.client.List(ctx, list, client.MatchingFields{IndexStorage: st.GetName()}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing volumes of a storage", "storage", st.GetName())
+		return nil
+	}
+	reqs := make([]reconcile.Request, 0, len(list.Items))
+	for _, v := range list.Items {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
+	}
+	return reqs
+}

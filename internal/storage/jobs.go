@@ -1,0 +1,204 @@
+package storage
+
+import (
+	"fmt"
+	"path"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/naming"
+)
+
+// DefaultHelperImage runs the Jobs that create, copy and remove directories: it needs a
+// shell, mkdir, chmod, cp and rm.
+const DefaultHelperImage = "busybox:1.37"
+
+// LabelJob marks a helper Job with what it does: mkdir, rmdir or copy.
+const LabelJob = "storage.dora.dev/job"
+
+// Helper Job kinds.
+const (
+	JobMkdir = "mkdir"
+	JobRmdir = "rmdir"
+	JobCopy  = "copy"
+)
+
+// Where the helper pod mounts exports.
+const (
+	exportMount = "/export"
+	fromMount   = "/from"
+	toMount     = "/to"
+)
+
+// JobInputs name a helper Job.
+type JobInputs struct {
+	// Namespace is where the Job runs: the workspace of the volume it works on.
+	Namespace string
+	// Volume is the name of that Volume; it names the Job.
+	Volume string
+	// Image is the helper image (DefaultHelperImage when empty).
+	Image string
+}
+
+// JobName is the helper Job of kind for a volume: <kind>-<volume as a DNS label>-<hash>,
+// short enough for the job-name label of its pods, and distinct for blue.red and blue-red.
+func JobName(kind, volume string) string {
+	return naming.DNSLabel(kind+"-"+volume, 54) + "-" + shortHash(volume)
+}
+
+// MkdirJob creates dir (and its parents) on the export, writable by everyone as NFS
+// provisioners do, since workloads run as whatever user their image says. It mounts the
+// export root, so it works before the directory exists, and running it again changes
+// nothing.
+func MkdirJob(in JobInputs, dir Directory) (*batchv1.Job, error) {
+	if err := checkRel(dir); err != nil {
+		return nil, err
+	}
+	script := `mkdir -p "$DIR" && chmod 0777 "$DIR"`
+	return helperJob(in, JobMkdir, script,
+		[]corev1.EnvVar{{Name: "DIR", Value: path.Join(exportMount, dir.Rel)}},
+		[]nfsMount{{name: "export", dir: dir, at: exportMount}}), nil
+}
+
+// RmdirJob removes dir and everything in it from the export.
+func RmdirJob(in JobInputs, dir Directory) (*batchv1.Job, error) {
+	if err := checkRel(dir); err != nil {
+		return nil, err
+	}
+	script := `rm -rf -- "$DIR"`
+	return helperJob(in, JobRmdir, script,
+		[]corev1.EnvVar{{Name: "DIR", Value: path.Join(exportMount, dir.Rel)}},
+		[]nfsMount{{name: "export", dir: dir, at: exportMount}}), nil
+}
+
+// CopyJob copies everything in from into to, keeping modes, owners and times, for a
+// workspace clone. The two may be on different servers. Running it again copies again.
+func CopyJob(in JobInputs, from, to Directory) (*batchv1.Job, error) {
+	if err := checkRel(from); err != nil {
+		return nil, err
+	}
+	if err := checkRel(to); err != nil {
+		return nil, err
+	}
+	script := `cp -a -- "$FROM/." "$TO/"`
+	return helperJob(in, JobCopy, script,
+		[]corev1.EnvVar{
+			{Name: "FROM", Value: path.Join(fromMount, from.Rel)},
+			{Name: "TO", Value: path.Join(toMount, to.Rel)},
+		},
+		[]nfsMount{{name: "from", dir: from, at: fromMount, readOnly: true}, {name: "to", dir: to, at: toMount}}), nil
+}
+
+// checkRel refuses a directory that is the export root itself: no helper ever works on the
+// whole export.
+func checkRel(dir Directory) error {
+	if rel := path.Clean(dir.Rel); rel == "." || rel == "/" || path.IsAbs(rel) || rel == ".." || len(rel) > 2 && rel[:3] == "../" {
+		return fmt.Errorf("directory %q is not below the export %s", dir.Rel, dir.Export)
+	}
+	if dir.Server == "" || dir.Export == "" {
+		return fmt.Errorf("directory %q has no NFS server or export", dir.Rel)
+	}
+	return nil
+}
+
+type nfsMount struct {
+	name     string
+	dir      Directory
+	at       string
+	readOnly bool
+}
+
+// helperJob is a one-container Job running script in the helper image, with the exports of
+// mounts mounted whole. It tries three times, gives up after ten minutes, and its labels let
+// the manager cache it.
+func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []nfsMount) *batchv1.Job {
+	image := in.Image
+	if image == "" {
+		image = DefaultHelperImage
+	}
+	labels := map[string]string{
+		doradev1.LabelVolume: naming.WorkloadLabelValue(in.Volume),
+		LabelJob:             kind,
+	}
+	var vols []corev1.Volume
+	var vmounts []corev1.VolumeMount
+	for _, m := range mounts {
+		vols = append(vols, corev1.Volume{Name: m.name, VolumeSource: corev1.VolumeSource{
+			NFS: &corev1.NFSVolumeSource{Server: m.dir.Server, Path: m.dir.Export, ReadOnly: m.readOnly},
+		}})
+		vmounts = append(vmounts, corev1.VolumeMount{Name: m.name, MountPath: m.at, ReadOnly: m.readOnly})
+	}
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: in.Namespace,
+			Name:      JobName(kind, in.Volume),
+			Labels:    labels,
+		},
+		Spec: batchv1.JobSpec{
+			BackoffLimit:          ptr.To[int32](2),
+			ActiveDeadlineSeconds: ptr.To[int64](600),
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{
+					RestartPolicy:                corev1.RestartPolicyNever,
+					AutomountServiceAccountToken: ptr.To(false),
+					EnableServiceLinks:           ptr.To(false),
+					Containers: []corev1.Container{{
+						Name:         kind,
+						Image:        image,
+						Command:      []string{"sh", "-c", script},
+						Env:          env,
+						VolumeMounts: vmounts,
+						Resources: corev1.ResourceRequirements{
+							Requests: corev1.ResourceList{
+								corev1.ResourceCPU:    resource.MustParse("10m"),
+								corev1.ResourceMemory: resource.MustParse("16Mi"),
+							},
+							Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("256Mi")},
+						},
+						SecurityContext: &corev1.SecurityContext{
+							AllowPrivilegeEscalation: ptr.To(false),
+						},
+						TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
+					}},
+					Volumes: vols,
+				},
+			},
+		},
+	}
+}
+
+// JobOutcome is what a helper Job came to.
+type JobOutcome int
+
+const (
+	// JobRunning: neither complete nor failed yet.
+	JobRunning JobOutcome = iota
+	// JobSucceeded: it did its work.
+	JobSucceeded
+	// JobFailed: it gave up; the message says why.
+	JobFailed
+)
+
+// Outcome reads a Job's conditions: the outcome and, for a failure, the Job's own reason
+// and message.
+func Outcome(job *batchv1.Job) (JobOutcome, string) {
+	for _, c := range job.Status.Conditions {
+		if c.Status != corev1.ConditionTrue {
+			continue
+		}
+		switch c.Type {
+		case batchv1.JobComplete:
+			return JobSucceeded, ""
+		case batchv1.JobFailed:
+			return JobFailed, fmt.Sprintf("Job %s failed (%s): %s; its pods' logs say more (kubectl logs -n %s job/%s)",
+				job.Name, c.Reason, c.Message, job.Namespace, job.Name)
+		}
+	}
+	return JobRunning, ""
+}

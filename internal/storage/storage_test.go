@@ -1,0 +1,217 @@
+package storage
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+func seedStorage() *doradev1.Storage {
+	return &doradev1.Storage{
+		ObjectMeta: metav1.ObjectMeta{Name: "dora.storage.01"},
+		Spec:       doradev1.StorageSpec{Endpoint: "10.10.10.1", Mountpath: "/dora-storage-01/share-01", MountOptions: []string{"nfsvers=4.1"}},
+	}
+}
+
+func volume(name, subpath string) *doradev1.Volume {
+	return &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Name: name}, Spec: doradev1.VolumeSpec{Subpath: subpath}}
+}
+
+func TestVolumeDirectoryIsMountpathWorkspaceVolumeSubpath(t *testing.T) {
+	cases := []struct {
+		workspace, volume, subpath string
+		want                       string
+	}{
+		{"amedeo.setti", "home", "", "/dora-storage-01/share-01/amedeo.setti/home"},
+		{"datasets", "imagenetpytorch", "", "/dora-storage-01/share-01/datasets/imagenetpytorch"},
+		{"datasets", "imagenet", "train/2012", "/dora-storage-01/share-01/datasets/imagenet/train/2012"},
+		{"datasets", "imagenet", "train/./2012/", "/dora-storage-01/share-01/datasets/imagenet/train/2012"},
+	}
+	for _, c := range cases {
+		dir, err := VolumeDirectory(seedStorage(), c.workspace, volume(c.volume, c.subpath))
+		if err != nil {
+			t.Fatalf("%s/%s: %v", c.workspace, c.volume, err)
+		}
+		if dir.Path() != c.want || dir.Server != "10.10.10.1" {
+			t.Errorf("%s/%s subpath %q: got %s:%s, want 10.10.10.1:%s", c.workspace, c.volume, c.subpath, dir.Server, dir.Path(), c.want)
+		}
+	}
+}
+
+func TestVolumeDirectoryRefusesPathsLeavingTheVolume(t *testing.T) {
+	for _, sub := range []string{"/etc", "../other", "a/../../other"} {
+		if dir, err := VolumeDirectory(seedStorage(), "ws", volume("v", sub)); err == nil {
+			t.Errorf("subpath %q gave %s, want an error", sub, dir.Path())
+		} else if !strings.Contains(err.Error(), "spec.subpath") {
+			t.Errorf("subpath %q: error %q does not name spec.subpath", sub, err)
+		}
+	}
+}
+
+func TestOverlapFindsAnOlderStorageSharingTheTree(t *testing.T) {
+	at := func(name, endpoint, mountpath string, minute int) doradev1.Storage {
+		return doradev1.Storage{
+			ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: metav1.NewTime(time.Date(2026, 1, 1, 0, minute, 0, 0, time.UTC))},
+			Spec:       doradev1.StorageSpec{Endpoint: endpoint, Mountpath: mountpath},
+		}
+	}
+	first := at("first", "nfs1", "/export", 0)
+	cases := []struct {
+		name  string
+		st    doradev1.Storage
+		want  string
+		about string
+	}{
+		{"inside an older export", at("inner", "nfs1", "/export/team", 1), "first", "its volumes' directories can equal first's"},
+		{"the same export", at("same", "NFS1", "/export/", 1), "first", "server names compare without case, paths cleaned"},
+		{"around an older export", at("outer", "nfs1", "/", 1), "first", "the root holds every path"},
+		{"a sibling path", at("sibling", "nfs1", "/exported", 1), "", "/exported is not inside /export"},
+		{"another server", at("other", "nfs2", "/export", 1), "", "different servers never meet"},
+		{"the oldest of the two", first, "", "the oldest keeps working"},
+	}
+	for _, c := range cases {
+		got := Overlap(&c.st, []doradev1.Storage{first, c.st})
+		name := ""
+		if got != nil {
+			name = got.Name
+		}
+		if name != c.want {
+			t.Errorf("%s: Overlap = %q, want %q (%s)", c.name, name, c.want, c.about)
+		}
+	}
+}
+
+func TestPersistentVolumeNamesNeverMeet(t *testing.T) {
+	seen := map[string]string{}
+	for _, pair := range [][2]string{{"a", "b.c"}, {"a-b", "c"}, {"a", "b-c"}, {"amedeo-setti", "home"}, {"amedeo-setti", strings.Repeat("x", 253)}, {"amedeo-setti", strings.Repeat("x", 252) + "y"}} {
+		name := PersistentVolumeName(pair[0], pair[1])
+		if len(name) > 253 {
+			t.Errorf("%v: %d characters", pair, len(name))
+		}
+		if prev, ok := seen[name]; ok {
+			t.Errorf("%v and %s both get %s", pair, prev, name)
+		}
+		seen[name] = pair[0] + "/" + pair[1]
+	}
+	if got := PersistentVolumeName("amedeo-setti", "home"); got != "dora.amedeo-setti.home" {
+		t.Errorf("PersistentVolumeName = %s, want dora.amedeo-setti.home", got)
+	}
+}
+
+func TestBindingIsAnNFSVolumeBoundAheadToItsClaim(t *testing.T) {
+	dir, err := VolumeDirectory(seedStorage(), "datasets", volume("imagenetpytorch", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := Binding{
+		Source: types.NamespacedName{Namespace: "datasets", Name: "imagenetpytorch"},
+		Claim:  types.NamespacedName{Namespace: "amedeo-setti", Name: "shared.datasets.imagenetpytorch.1234abcd"},
+		Dir:    dir,
+	}
+	pv := b.PersistentVolume()
+	if pv.Spec.NFS == nil || pv.Spec.NFS.Server != "10.10.10.1" || pv.Spec.NFS.Path != "/dora-storage-01/share-01/datasets/imagenetpytorch" {
+		t.Errorf("NFS source = %+v", pv.Spec.NFS)
+	}
+	if pv.Spec.PersistentVolumeReclaimPolicy != corev1.PersistentVolumeReclaimRetain {
+		t.Errorf("reclaim policy %s, want Retain: deleting the PV must never touch the data", pv.Spec.PersistentVolumeReclaimPolicy)
+	}
+	if len(pv.Spec.AccessModes) != 1 || pv.Spec.AccessModes[0] != corev1.ReadWriteMany {
+		t.Errorf("access modes %v, want ReadWriteMany", pv.Spec.AccessModes)
+	}
+	if ref := pv.Spec.ClaimRef; ref == nil || ref.Namespace != "amedeo-setti" || ref.Name != b.Claim.Name {
+		t.Errorf("claimRef %+v, want the claim", ref)
+	}
+	if len(pv.Spec.MountOptions) != 1 || pv.Spec.MountOptions[0] != "nfsvers=4.1" {
+		t.Errorf("mount options %v, want the Storage's", pv.Spec.MountOptions)
+	}
+	if !ReachesDirectory(pv, b.Source) || ReachesDirectory(pv, types.NamespacedName{Namespace: "datasets", Name: "other"}) {
+		t.Error("ReachesDirectory does not recognise the PV's source")
+	}
+
+	claim := Claim(b.Source, b.Claim)
+	if claim.Spec.VolumeName != pv.Name {
+		t.Errorf("claim names volume %q, want %q", claim.Spec.VolumeName, pv.Name)
+	}
+	if claim.Spec.StorageClassName == nil || *claim.Spec.StorageClassName != "" {
+		t.Error("the claim must set storageClassName \"\" so no default class provisions it")
+	}
+	if claim.Labels[doradev1.LabelVolume] != "imagenetpytorch" || pv.Labels[doradev1.LabelVolume] != "imagenetpytorch" {
+		t.Error("PV and claim must carry dora.dev/volume: the manager caches only labelled ones")
+	}
+	if claim.Spec.Resources.Requests.Storage().Cmp(*pv.Spec.Capacity.Storage()) > 0 {
+		t.Error("the claim asks for more than the PV offers and would never bind")
+	}
+}
+
+func TestJobNamesAreLabelsAndDistinct(t *testing.T) {
+	a, b := JobName(JobMkdir, "blue.red"), JobName(JobMkdir, "blue-red")
+	if a == b {
+		t.Errorf("blue.red and blue-red share the job name %s", a)
+	}
+	long := JobName(JobRmdir, strings.Repeat("v", 253))
+	if len(long) > 63 {
+		t.Errorf("job name %s is %d characters; its pods' job-name label allows 63", long, len(long))
+	}
+}
+
+func TestHelperJobsWorkBelowTheExportRoot(t *testing.T) {
+	dir, err := VolumeDirectory(seedStorage(), "amedeo.setti", volume("home", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := MkdirJob(JobInputs{Namespace: "amedeo-setti", Volume: "home"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := job.Spec.Template.Spec
+	if nfs := pod.Volumes[0].NFS; nfs == nil || nfs.Server != "10.10.10.1" || nfs.Path != "/dora-storage-01/share-01" {
+		t.Errorf("mkdir mounts %+v, want the export root", pod.Volumes[0])
+	}
+	if env := pod.Containers[0].Env; env[0].Value != "/export/amedeo.setti/home" {
+		t.Errorf("mkdir DIR=%s", env[0].Value)
+	}
+	if pod.Containers[0].Image != DefaultHelperImage || pod.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("image %s, restart %s", pod.Containers[0].Image, pod.RestartPolicy)
+	}
+	if job.Labels[doradev1.LabelVolume] != "home" {
+		t.Error("the job must carry dora.dev/volume for the manager's cache")
+	}
+
+	root := Directory{Server: "10.10.10.1", Export: "/dora-storage-01/share-01", Rel: "."}
+	if _, err := RmdirJob(JobInputs{Namespace: "ns", Volume: "v"}, root); err == nil {
+		t.Error("RmdirJob accepted the export root: it would delete every volume")
+	}
+
+	to, _ := VolumeDirectory(seedStorage(), "amedeo.setti.copy", volume("home", ""))
+	cp, err := CopyJob(JobInputs{Namespace: "amedeo-setti-copy", Volume: "home"}, dir, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := cp.Spec.Template.Spec.Containers[0].VolumeMounts
+	if !mounts[0].ReadOnly || mounts[1].ReadOnly {
+		t.Errorf("copy mounts %+v: the source must be read-only, the target writable", mounts)
+	}
+}
+
+func TestOutcomeReadsTheJobConditions(t *testing.T) {
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "mkdir-home-1", Namespace: "ns"}}
+	if o, _ := Outcome(job); o != JobRunning {
+		t.Errorf("a job without conditions is %v, want running", o)
+	}
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}
+	o, msg := Outcome(job)
+	if o != JobFailed || !strings.Contains(msg, "BackoffLimitExceeded") || !strings.Contains(msg, "kubectl logs -n ns job/mkdir-home-1") {
+		t.Errorf("failed job: %v %q", o, msg)
+	}
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	if o, _ := Outcome(job); o != JobSucceeded {
+		t.Errorf("complete job is %v", o)
+	}
+}

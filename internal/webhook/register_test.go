@@ -1,0 +1,20 @@
+package webhook
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+)
+
+func TestRegisterServesEveryWebhook(t *testing.T) {
+	server := webhook.NewServer(webhook.Options{})
+	Register(server, "dc-rov-01", workspaces(t))
+	for _, path := range []string{WorkloadValidatePath, ZoneValidatePath, WorkspaceValidatePath} {
+		_, pattern := server.WebhookMux().Handler(httptest.NewRequest(http.MethodPost, path, nil))
+		if pattern != path {
+			t.Errorf("%s is served by %q, want it registered", path, pattern)
+		}
+	}
+}

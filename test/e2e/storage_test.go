@@ -1,0 +1,363 @@
+package e2e
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	. "github.com/onsi/gomega"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	workloadctrl "github.com/dora-hpc/dora-operator/internal/controller/workload"
+	"github.com/dora-hpc/dora-operator/internal/storage"
+)
+
+// nfsStorage creates a Storage on its own export.
+func nfsStorage(t *testing.T, name, server, export string, options ...string) *doradev1.Storage {
+	t.Helper()
+	st := &doradev1.Storage{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec:       doradev1.StorageSpec{Endpoint: server, Mountpath: export, MountOptions: options},
+	}
+	NewWithT(t).Expect(k8sClient.Create(context.Background(), st)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(context.Background(), st) })
+	return st
+}
+
+func newVolume(namespace, name, storageName string) *doradev1.Volume {
+	return &doradev1.Volume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name},
+		Spec:       doradev1.VolumeSpec{Storage: storageName},
+	}
+}
+
+// expectVolumeReady waits for the volume's claim to be bound and returns the volume.
+func expectVolumeReady(g *WithT, vol *doradev1.Volume, why string) {
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(vol), vol)).To(Succeed())
+		ready := meta.FindStatusCondition(vol.Status.Conditions, doradev1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionTrue), ready.Message)
+	}).WithTimeout(90*time.Second).Should(Succeed(), why)
+}
+
+func expectVolumeReason(g *WithT, vol *doradev1.Volume, reason, why string) *metav1.Condition {
+	var ready *metav1.Condition
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(context.Background(), client.ObjectKeyFromObject(vol), vol)).To(Succeed())
+		ready = meta.FindStatusCondition(vol.Status.Conditions, doradev1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Reason).To(Equal(reason), ready.Message)
+	}).WithTimeout(60*time.Second).Should(Succeed(), why)
+	return ready
+}
+
+// jobWatch records every helper Job seen in a namespace and whether it completed, from
+// before the test acts: the manager deletes a finished mkdir Job soon after.
+type jobWatch struct {
+	mu        sync.Mutex
+	completed map[string]bool
+	seen      map[string]*batchv1.Job
+}
+
+func watchJobs(t *testing.T, namespace string) *jobWatch {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	w, err := k8sClient.(client.WithWatch).Watch(ctx, &batchv1.JobList{}, client.InNamespace(namespace))
+	NewWithT(t).Expect(err).NotTo(HaveOccurred())
+	jw := &jobWatch{completed: map[string]bool{}, seen: map[string]*batchv1.Job{}}
+	go func() {
+		defer w.Stop()
+		for ev := range w.ResultChan() {
+			job, ok := ev.Object.(*batchv1.Job)
+			if !ok {
+				continue
+			}
+			jw.mu.Lock()
+			jw.seen[job.Name] = job.DeepCopy()
+			if outcome, _ := storage.Outcome(job); outcome == storage.JobSucceeded {
+				jw.completed[job.Name] = true
+			}
+			jw.mu.Unlock()
+		}
+	}()
+	return jw
+}
+
+func (jw *jobWatch) job(name string) (*batchv1.Job, bool) {
+	jw.mu.Lock()
+	defer jw.mu.Unlock()
+	return jw.seen[name], jw.completed[name]
+}
+
+// A Volume gets its directory from a mkdir Job that mounts the export root, then an NFS
+// PersistentVolume on <mountpath>/<workspace>/<volume> (ReadWriteMany, Retain, the Storage's
+// mount options) and a claim bound to exactly it. The Storage lists the volume.
+func TestVolumeIsABoundClaimOnItsNFSDirectory(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.bind")
+	jobs := watchJobs(t, ns)
+	st := nfsStorage(t, "e2e.nfs.bind", "10.20.0.1", "/exports/bind", "nfsvers=4.1", "hard")
+	vol := newVolume(ns, "home", st.Name)
+	vol.Spec.Subpath = "data"
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+
+	expectVolumeReady(g, vol, "the volume's claim should be bound")
+	const wantPath = "/exports/bind/e2e.vol.bind/home/data"
+	g.Expect(vol.Status.Server).To(Equal("10.20.0.1"))
+	g.Expect(vol.Status.Path).To(Equal(wantPath))
+	g.Expect(vol.Status.ClaimName).To(Equal("home"))
+	g.Expect(meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady)).To(BeTrue())
+
+	pv := &corev1.PersistentVolume{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: vol.Status.PersistentVolumeName}, pv)).To(Succeed())
+	g.Expect(pv.Spec.NFS).NotTo(BeNil(), "the PV should be an NFS volume")
+	g.Expect(pv.Spec.NFS.Server).To(Equal("10.20.0.1"))
+	g.Expect(pv.Spec.NFS.Path).To(Equal(wantPath))
+	g.Expect(pv.Spec.AccessModes).To(ConsistOf(corev1.ReadWriteMany))
+	g.Expect(pv.Spec.PersistentVolumeReclaimPolicy).To(Equal(corev1.PersistentVolumeReclaimRetain))
+	g.Expect(pv.Spec.MountOptions).To(Equal([]string{"nfsvers=4.1", "hard"}))
+	g.Expect(pv.Status.Phase).To(Equal(corev1.VolumeBound))
+
+	claim := &corev1.PersistentVolumeClaim{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "home"}, claim)).To(Succeed())
+	g.Expect(claim.Status.Phase).To(Equal(corev1.ClaimBound))
+	g.Expect(claim.Spec.VolumeName).To(Equal(pv.Name), "the claim should be bound to exactly the volume's PV")
+	g.Expect(metav1.IsControlledBy(claim, vol)).To(BeTrue())
+
+	job, completed := jobs.job(storage.JobName(storage.JobMkdir, "home"))
+	g.Expect(job).NotTo(BeNil(), "a mkdir Job should have run")
+	g.Expect(completed).To(BeTrue(), "the mkdir Job should have completed")
+	nfs := job.Spec.Template.Spec.Volumes[0].NFS
+	g.Expect(nfs).NotTo(BeNil())
+	g.Expect(nfs.Server).To(Equal("10.20.0.1"))
+	g.Expect(nfs.Path).To(Equal("/exports/bind"), "the Job should mount the export root: the directory does not exist yet")
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{}))
+	}).WithTimeout(30*time.Second).Should(BeTrue(), "the finished mkdir Job should be cleaned up")
+
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(st), st)).To(Succeed())
+		g.Expect(st.Status.Volumes).To(Equal([]string{"e2e.vol.bind/home"}))
+		g.Expect(meta.IsStatusConditionTrue(st.Status.Conditions, doradev1.ConditionReady)).To(BeTrue())
+	}).WithTimeout(30*time.Second).Should(Succeed(), "the Storage should list its volume")
+}
+
+// A Volume naming a Storage that does not exist says so, and is made once it appears.
+func TestVolumeWaitsForItsStorage(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.nostorage")
+	vol := newVolume(ns, "scratch", "e2e.nfs.later")
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+	cond := expectVolumeReason(g, vol, doradev1.ReasonStorageNotFound, "a missing storage should be reported")
+	g.Expect(cond.Message).To(ContainSubstring("Storage e2e.nfs.later does not exist"))
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: "scratch"}, &corev1.PersistentVolumeClaim{})).
+		To(Satisfy(apierrors.IsNotFound), "no claim is made without a storage")
+
+	nfsStorage(t, "e2e.nfs.later", "10.20.0.2", "/exports/later")
+	expectVolumeReady(g, vol, "the volume should be made once its storage exists")
+	g.Expect(vol.Status.Path).To(Equal("/exports/later/e2e.vol.nostorage/scratch"))
+}
+
+// A PersistentVolume of the name a volume needs, made by someone else, is reported and left
+// untouched.
+func TestPersistentVolumeNameClashIsReportedNotTakenOver(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.clash")
+	st := nfsStorage(t, "e2e.nfs.clash", "10.20.0.3", "/exports/clash")
+	foreign := &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: storage.PersistentVolumeName(ns, "results")},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: storage.NominalCapacity},
+			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeSource:        corev1.PersistentVolumeSource{NFS: &corev1.NFSVolumeSource{Server: "elsewhere", Path: "/other"}},
+			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+		},
+	}
+	g.Expect(k8sClient.Create(ctx, foreign)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(ctx, foreign) })
+
+	vol := newVolume(ns, "results", st.Name)
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+	cond := expectVolumeReason(g, vol, doradev1.ReasonNameClash, "the clash should be reported")
+	g.Expect(cond.Message).To(ContainSubstring("is not this volume's"))
+	g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(foreign), foreign)).To(Succeed())
+	g.Expect(foreign.Spec.NFS.Server).To(Equal("elsewhere"), "the foreign PV must be left as it was")
+	g.Expect(foreign.Spec.ClaimRef).To(BeNil())
+}
+
+// Two Storages on one server whose exports nest could give two volumes one directory: the
+// younger is refused, and so are the volumes on it.
+func TestOverlappingStorageIsRefused(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.overlap")
+	// Created in one second, the two are ordered by name: a first, b second.
+	nfsStorage(t, "e2e.nfs.overlap-a", "10.20.0.4", "/exports/outer")
+	inner := nfsStorage(t, "e2e.nfs.overlap-b", "10.20.0.4", "/exports/outer/e2e.vol.overlap")
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(inner), inner)).To(Succeed())
+		ready := meta.FindStatusCondition(inner.Status.Conditions, doradev1.ConditionReady)
+		g.Expect(ready).NotTo(BeNil())
+		g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
+		g.Expect(ready.Message).To(ContainSubstring("overlaps Storage e2e.nfs.overlap-a"))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "the younger storage should be refused")
+
+	vol := newVolume(ns, "nested", inner.Name)
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+	expectVolumeReason(g, vol, doradev1.ReasonDirectoryClash, "a volume on an overlapping storage should not be made")
+}
+
+// A readonly volume is mounted read-only by every workload pod, even one that asked for
+// read-write.
+func TestReadonlyVolumeMountsReadOnly(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.ro")
+	st := nfsStorage(t, "e2e.nfs.ro", "10.20.0.5", "/exports/ro")
+	vol := newVolume(ns, "reference", st.Name)
+	vol.Spec.Policy = doradev1.VolumeReadOnly
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+
+	wl := gpuWorkload(ns, "reader", 1, 0)
+	wl.Spec.Volumes = []doradev1.WorkloadVolume{{Name: "reference", Target: "/ref"}}
+	g.Expect(k8sClient.Create(ctx, wl)).To(Succeed())
+	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "the workload should run once the volume is bound")
+
+	pods := workloadPods(g, wl)
+	g.Expect(pods).To(HaveLen(1))
+	expectMount(g, &pods[0], "/ref", "reference", true)
+}
+
+// expectMount checks that pod mounts claim at target, read-only or not.
+func expectMount(g *WithT, pod *corev1.Pod, target, claim string, readOnly bool) {
+	var volName string
+	for _, m := range pod.Spec.Containers[0].VolumeMounts {
+		if m.MountPath == target {
+			volName = m.Name
+			g.Expect(m.ReadOnly).To(Equal(readOnly), "mount %s read-only", target)
+		}
+	}
+	g.Expect(volName).NotTo(BeEmpty(), "the pod should mount %s", target)
+	for _, v := range pod.Spec.Volumes {
+		if v.Name == volName {
+			g.Expect(v.PersistentVolumeClaim).NotTo(BeNil())
+			g.Expect(v.PersistentVolumeClaim.ClaimName).To(Equal(claim))
+			g.Expect(v.PersistentVolumeClaim.ReadOnly).To(Equal(readOnly))
+		}
+	}
+}
+
+// A workload that mounts another workspace's volume gets its own PersistentVolume and claim
+// in its own namespace, on the same NFS directory, read-only unless the volume invites
+// writers. The claim goes with the last workload that mounts it.
+func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	datasets := workspace(t, "e2e.datasets")
+	user := workspace(t, "e2e.user")
+	st := nfsStorage(t, "e2e.nfs.shared", "10.20.0.6", "/exports/shared")
+	imagenet := newVolume(datasets, "imagenet", st.Name)
+	scratch := newVolume(datasets, "scratch", st.Name)
+	scratch.Spec.SharedWriters = true
+	g.Expect(k8sClient.Create(ctx, imagenet)).To(Succeed())
+	g.Expect(k8sClient.Create(ctx, scratch)).To(Succeed())
+	expectVolumeReady(g, imagenet, "the source volume should be ready")
+
+	wl := gpuWorkload(user, "train", 1, 0)
+	wl.Spec.Volumes = []doradev1.WorkloadVolume{
+		{Name: "imagenet", Workspace: "e2e.datasets", Target: "/imagenet"},
+		{Name: "scratch", Group: "e2e.datasets", Target: "/scratch"},
+	}
+	g.Expect(k8sClient.Create(ctx, wl)).To(Succeed())
+	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "the workload should run once its claims are bound")
+
+	claimName := workloadClaimName(user, wl.Spec.Volumes[0])
+	claim := &corev1.PersistentVolumeClaim{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: claimName}, claim)).To(Succeed())
+	g.Expect(claim.Status.Phase).To(Equal(corev1.ClaimBound))
+	own := &corev1.PersistentVolume{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: imagenet.Status.PersistentVolumeName}, own)).To(Succeed())
+	shared := &corev1.PersistentVolume{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: claim.Spec.VolumeName}, shared)).To(Succeed())
+	g.Expect(shared.Name).NotTo(Equal(own.Name), "the other workspace gets a PV of its own")
+	g.Expect(shared.Spec.NFS).To(Equal(own.Spec.NFS), "both PVs reach the same NFS directory")
+	g.Expect(shared.Spec.ClaimRef.Namespace).To(Equal(user))
+
+	pods := workloadPods(g, wl)
+	g.Expect(pods).To(HaveLen(1))
+	expectMount(g, &pods[0], "/imagenet", claimName, true)
+	expectMount(g, &pods[0], "/scratch", workloadClaimName(user, wl.Spec.Volumes[1]), false)
+
+	g.Expect(k8sClient.Delete(ctx, wl)).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKey{Name: shared.Name}, &corev1.PersistentVolume{}))
+	}).WithTimeout(60*time.Second).Should(BeTrue(), "the shared claim and its PV should go with the last workload mounting it")
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: own.Name}, own)).To(Succeed(), "the source's own PV stays")
+}
+
+// Deleting a Volume removes its claim and PersistentVolume; the data stays unless the
+// volume asked for deletion, in which case a Job removes the directory first.
+func TestDeletingAVolumeKeepsItsDataUnlessAsked(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.delete")
+	jobs := watchJobs(t, ns)
+	st := nfsStorage(t, "e2e.nfs.delete", "10.20.0.7", "/exports/delete")
+	kept := newVolume(ns, "kept", st.Name)
+	removed := newVolume(ns, "removed", st.Name)
+	removed.Spec.ReclaimPolicy = doradev1.VolumeReclaimDelete
+	g.Expect(k8sClient.Create(ctx, kept)).To(Succeed())
+	g.Expect(k8sClient.Create(ctx, removed)).To(Succeed())
+	expectVolumeReady(g, kept, "the kept volume should be ready")
+	expectVolumeReady(g, removed, "the removed volume should be ready")
+
+	for _, vol := range []*doradev1.Volume{kept, removed} {
+		pvName := vol.Status.PersistentVolumeName
+		g.Expect(k8sClient.Delete(ctx, vol)).To(Succeed())
+		g.Eventually(func(g Gomega) {
+			g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(vol), &doradev1.Volume{})).To(Satisfy(apierrors.IsNotFound))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: ns, Name: vol.Name}, &corev1.PersistentVolumeClaim{})).To(Satisfy(apierrors.IsNotFound))
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: pvName}, &corev1.PersistentVolume{})).To(Satisfy(apierrors.IsNotFound))
+		}).WithTimeout(60*time.Second).Should(Succeed(), "volume %s, its claim and its PV should be gone", vol.Name)
+	}
+
+	rm, completed := jobs.job(storage.JobName(storage.JobRmdir, "removed"))
+	g.Expect(rm).NotTo(BeNil(), "reclaimPolicy Delete should run a Job removing the directory")
+	g.Expect(completed).To(BeTrue())
+	g.Expect(rm.Spec.Template.Spec.Containers[0].Env[0].Value).To(Equal("/export/e2e.vol.delete/removed"))
+	keptRm, _ := jobs.job(storage.JobName(storage.JobRmdir, "kept"))
+	g.Expect(keptRm).To(BeNil(), "a Retain volume's data must never be touched")
+	expectEvent(g, ns, "kept", "DataKept")
+}
+
+// expectEvent waits for an event of reason about the named object in namespace.
+func expectEvent(g *WithT, namespace, name, reason string) {
+	g.Eventually(func(g Gomega) {
+		events := &corev1.EventList{}
+		g.Expect(k8sClient.List(context.Background(), events, client.InNamespace(namespace))).To(Succeed())
+		var reasons []string
+		for _, e := range events.Items {
+			if e.InvolvedObject.Name == name {
+				reasons = append(reasons, e.Reason)
+			}
+		}
+		g.Expect(reasons).To(ContainElement(reason))
+	}).WithTimeout(30*time.Second).Should(Succeed(), "an event %s about %s", reason, name)
+}
+
+// workloadClaimName is the claim a workload in namespace mounts for volume entry v.
+func workloadClaimName(namespace string, v doradev1.WorkloadVolume) string {
+	return workloadctrl.ClaimName(namespace, v)
+}
