@@ -45,7 +45,7 @@ const (
 
 // VolumeSpec configures a Volume.
 //
-// +kubebuilder:validation:XValidation:rule="(has(self.subpath) ? self.subpath : ”) == (has(oldSelf.subpath) ? oldSelf.subpath : ”)",message="subpath cannot be changed: the data stays in the old directory; create a new Volume"
+// +kubebuilder:validation:XValidation:rule="has(self.subpath) == has(oldSelf.subpath) && (!has(self.subpath) || self.subpath == oldSelf.subpath)",message="subpath cannot be changed: the data stays in the old directory; create a new Volume"
 type VolumeSpec struct {
 	// storage is the Storage (NFS export) the volume's directory lives on. It cannot be
 	// changed: the data would stay behind on the old storage.

@@ -9,8 +9,13 @@ import (
 
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 
 	"github.com/dora-hpc/dora-operator/internal/doradoc"
 	"github.com/dora-hpc/dora-operator/internal/naming"
@@ -191,5 +196,45 @@ func TestBadInputIsRejectedNamingTheField(t *testing.T) {
 				g.Expect(err.Error()).To(ContainSubstring(want))
 			}
 		})
+	}
+}
+
+// What decides where data lives cannot change once the data is there: a Volume's storage and
+// subpath, a Storage's server and export. Everything else of theirs can.
+func TestWhereDataLivesCannotChange(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	st := &doradev1.Storage{ObjectMeta: metav1.ObjectMeta{Name: "immutable.storage"},
+		Spec: doradev1.StorageSpec{Endpoint: "10.0.0.1", Mountpath: "/export"}}
+	g.Expect(k8sClient.Create(ctx, st)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(ctx, st) })
+	vol := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Name: "immutable", Namespace: "default"},
+		Spec: doradev1.VolumeSpec{Storage: st.Name}}
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+	t.Cleanup(func() { _ = k8sClient.Delete(ctx, vol) })
+
+	cases := []struct {
+		name   string
+		obj    client.Object
+		patch  string
+		reject []string
+	}{
+		{"a volume's storage", vol, `{"spec":{"storage":"other"}}`, []string{"spec.storage", "storage cannot be changed"}},
+		{"a volume's subpath, added", vol, `{"spec":{"subpath":"run-2"}}`, []string{"subpath cannot be changed"}},
+		{"a storage's endpoint", st, `{"spec":{"endpoint":"10.0.0.2"}}`, []string{"spec.endpoint", "endpoint cannot be changed"}},
+		{"a storage's mountpath", st, `{"spec":{"mountpath":"/other"}}`, []string{"spec.mountpath", "mountpath cannot be changed"}},
+		{"a volume's policy", vol, `{"spec":{"policy":"readonly"}}`, nil},
+		{"a storage's mount options", st, `{"spec":{"mountOptions":["nfsvers=4.1"]}}`, nil},
+	}
+	for _, tc := range cases {
+		err := k8sClient.Patch(ctx, tc.obj, client.RawPatch(types.MergePatchType, []byte(tc.patch)))
+		if tc.reject == nil {
+			g.Expect(err).NotTo(HaveOccurred(), "changing %s should be allowed", tc.name)
+			continue
+		}
+		g.Expect(err).To(HaveOccurred(), "changing %s should be refused", tc.name)
+		for _, want := range tc.reject {
+			g.Expect(err.Error()).To(ContainSubstring(want), "changing %s", tc.name)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
@@ -122,11 +123,12 @@ func TestWorkspaceCloneFromIsCheckedAtAdmission(t *testing.T) {
 	clone, err := create("clone.target", "clone.source")
 	g.Expect(err).NotTo(HaveOccurred())
 
-	clone.Spec.CloneFrom = "clone.existing"
-	g.Expect(k8sClient.Update(ctx, clone)).To(MatchError(ContainSubstring("spec.cloneFrom and spec.copyData can only be given when a workspace is created")))
+	// Merge patches: the manager adds its finalizer meanwhile, so an update could conflict.
+	setCloneFrom := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"cloneFrom":"clone.existing"}}`))
+	g.Expect(k8sClient.Patch(ctx, clone, setCloneFrom)).To(MatchError(ContainSubstring("spec.cloneFrom and spec.copyData can only be given when a workspace is created")))
 
-	existing.Spec.CloneFrom = "clone.source"
-	g.Expect(k8sClient.Update(ctx, existing)).To(MatchError(ContainSubstring("to clone into a new workspace, create one with spec.cloneFrom")),
+	setCloneFrom = client.RawPatch(types.MergePatchType, []byte(`{"spec":{"cloneFrom":"clone.source","copyData":true}}`))
+	g.Expect(k8sClient.Patch(ctx, existing, setCloneFrom)).To(MatchError(ContainSubstring("to clone into a new workspace, create one with spec.cloneFrom")),
 		"cloning into an existing workspace is refused")
 }
 

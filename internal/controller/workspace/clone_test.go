@@ -1,0 +1,324 @@
+package workspace
+
+import (
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+)
+
+// cloneOf is workspace bob (generation 2), a clone of alice in progress with objects.
+func cloneOf(objects ...doradev1.ClonedObject) *doradev1.Workspace {
+	start := metav1.NewTime(time.Date(2025, 3, 1, 9, 0, 0, 0, time.UTC))
+	return &doradev1.Workspace{
+		ObjectMeta: metav1.ObjectMeta{Name: "bob", Generation: 2},
+		Spec:       doradev1.WorkspaceSpec{CloneFrom: "alice"},
+		Status: doradev1.WorkspaceStatus{Clone: &doradev1.CloneStatus{
+			Source: "alice", Phase: doradev1.CloneRunning, StartTime: &start, Objects: objects,
+		}},
+	}
+}
+
+func obj(kind, name, state, message string) doradev1.ClonedObject {
+	return doradev1.ClonedObject{Kind: kind, Name: name, State: state, Message: message}
+}
+
+func TestSummarizeClone(t *testing.T) {
+	now := time.Date(2025, 3, 1, 9, 5, 0, 0, time.UTC)
+	refused := "the API server refused the copy: spec.image: Required value"
+
+	cases := []struct {
+		name    string
+		objects []doradev1.ClonedObject
+		phase   string
+		status  metav1.ConditionStatus
+		reason  string
+		// msgHas must all be in the Cloned message; msgHasNot must not be.
+		msgHas    []string
+		msgHasNot []string
+		// completed: completionTime is now; otherwise it stays unset.
+		completed bool
+	}{
+		{
+			name: "objects pending or copying: running, listing what is left",
+			objects: []doradev1.ClonedObject{
+				obj(kindVolume, "data", doradev1.CloneDone, ""),
+				obj(kindVolume, "scratch", doradev1.CloneCopying, "waiting for the new volume's directory"),
+				obj(kindWorkload, "train", doradev1.ClonePending, ""),
+				obj(kindWorkload, "eval", doradev1.CloneFailed, refused),
+			},
+			phase: doradev1.CloneRunning, status: metav1.ConditionFalse, reason: doradev1.ReasonCloning,
+			msgHas:    []string{"alice", "2 of 4 objects left", "Volume scratch", "Workload train"},
+			msgHasNot: []string{"Volume data", "Workload eval"},
+		},
+		{
+			name:    "one object still pending keeps the clone running",
+			objects: []doradev1.ClonedObject{obj(kindVolume, "data", doradev1.ClonePending, "")},
+			phase:   doradev1.CloneRunning, status: metav1.ConditionFalse, reason: doradev1.ReasonCloning,
+			msgHas: []string{"1 of 1 objects left", "Volume data"},
+		},
+		{
+			name: "all done: complete, counting volumes and workloads, which are paused",
+			objects: []doradev1.ClonedObject{
+				obj(kindVolume, "data", doradev1.CloneDone, "data copied from nfs:/x"),
+				obj(kindVolume, "scratch", doradev1.CloneDone, ""),
+				obj(kindWorkload, "train", doradev1.CloneDone, ""),
+			},
+			phase: doradev1.CloneComplete, status: metav1.ConditionTrue, reason: doradev1.ReasonCloneComplete,
+			msgHas:    []string{"copied 2 volumes and 1 workloads from alice", "paused"},
+			completed: true,
+		},
+		{
+			name:    "a source with nothing in it is complete at once",
+			objects: nil,
+			phase:   doradev1.CloneComplete, status: metav1.ConditionTrue, reason: doradev1.ReasonCloneComplete,
+			msgHas:    []string{"copied 0 volumes and 0 workloads from alice"},
+			completed: true,
+		},
+		{
+			name: "some failed, none waiting: failed, naming each failure and why",
+			objects: []doradev1.ClonedObject{
+				obj(kindVolume, "data", doradev1.CloneDone, ""),
+				obj(kindWorkload, "train", doradev1.CloneDone, ""),
+				obj(kindWorkload, "eval", doradev1.CloneFailed, refused),
+			},
+			phase: doradev1.CloneFailed, status: metav1.ConditionFalse, reason: doradev1.ReasonCloneFailed,
+			msgHas:    []string{"1 of 3 objects of alice could not be copied", "Workload eval: " + refused},
+			msgHasNot: []string{"Volume data", "Workload train"},
+			completed: true,
+		},
+		{
+			name: "all failed",
+			objects: []doradev1.ClonedObject{
+				obj(kindVolume, "data", doradev1.CloneFailed, "the source volume no longer exists"),
+				obj(kindWorkload, "train", doradev1.CloneFailed, "the source workload no longer exists"),
+			},
+			phase: doradev1.CloneFailed, status: metav1.ConditionFalse, reason: doradev1.ReasonCloneFailed,
+			msgHas: []string{"2 of 2", "Volume data: the source volume no longer exists",
+				"Workload train: the source workload no longer exists"},
+			completed: true,
+		},
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ws := cloneOf(tc.objects...)
+			startBefore := ws.Status.Clone.StartTime.DeepCopy()
+			objectsBefore := append([]doradev1.ClonedObject(nil), tc.objects...)
+
+			summarizeClone(ws, now)
+
+			cl := ws.Status.Clone
+			if cl.Phase != tc.phase {
+				t.Errorf("phase = %s, want %s", cl.Phase, tc.phase)
+			}
+			c := meta.FindStatusCondition(ws.Status.Conditions, doradev1.WorkspaceCloned)
+			if c == nil {
+				t.Fatalf("no Cloned condition")
+			}
+			if c.Status != tc.status || c.Reason != tc.reason {
+				t.Errorf("Cloned = %s/%s, want %s/%s (message %q)", c.Status, c.Reason, tc.status, tc.reason, c.Message)
+			}
+			if c.ObservedGeneration != 2 {
+				t.Errorf("Cloned observedGeneration = %d, want the workspace's generation 2", c.ObservedGeneration)
+			}
+			for _, s := range tc.msgHas {
+				if !strings.Contains(c.Message, s) {
+					t.Errorf("Cloned message %q does not contain %q", c.Message, s)
+				}
+			}
+			for _, s := range tc.msgHasNot {
+				if strings.Contains(c.Message, s) {
+					t.Errorf("Cloned message %q mentions %q", c.Message, s)
+				}
+			}
+			switch {
+			case !tc.completed && cl.CompletionTime != nil:
+				t.Errorf("completionTime = %v while the clone is running", cl.CompletionTime)
+			case tc.completed && cl.CompletionTime == nil:
+				t.Errorf("no completionTime once the clone ended")
+			case tc.completed && !cl.CompletionTime.Time.Equal(now):
+				t.Errorf("completionTime = %v, want %v", cl.CompletionTime, now)
+			}
+			// The rest of the clone status is the caller's.
+			if cl.Source != "alice" || !apiequality.Semantic.DeepEqual(cl.StartTime, startBefore) ||
+				!apiequality.Semantic.DeepEqual(cl.Objects, objectsBefore) {
+				t.Errorf("summarizeClone changed source, startTime or objects: %+v", *cl)
+			}
+			if len(ws.Status.Conditions) != 1 {
+				t.Errorf("conditions = %+v, want only Cloned", ws.Status.Conditions)
+			}
+
+			// Summarizing again, later, changes nothing: the completion time stays when the
+			// clone ended and the condition keeps its transition time.
+			first := ws.Status.DeepCopy()
+			summarizeClone(ws, now.Add(time.Hour))
+			if !apiequality.Semantic.DeepEqual(*first, ws.Status) {
+				t.Errorf("a second summarizeClone changed the status:\nfirst:  %+v\nsecond: %+v", *first, ws.Status)
+			}
+		})
+	}
+}
+
+// A clone that ends after running gets the time it ended, and its Cloned condition a new
+// transition time when it turns True.
+func TestSummarizeCloneEndsARunningClone(t *testing.T) {
+	t0 := time.Date(2025, 3, 1, 9, 1, 0, 0, time.UTC)
+	t1 := t0.Add(10 * time.Minute)
+	ws := cloneOf(obj(kindVolume, "data", doradev1.CloneCopying, "Job copy-data is copying"))
+
+	summarizeClone(ws, t0)
+	if ws.Status.Clone.Phase != doradev1.CloneRunning || ws.Status.Clone.CompletionTime != nil {
+		t.Fatalf("after t0: phase %s, completionTime %v; want Running and none", ws.Status.Clone.Phase, ws.Status.Clone.CompletionTime)
+	}
+	old := metav1.NewTime(t0.Add(-time.Hour))
+	meta.FindStatusCondition(ws.Status.Conditions, doradev1.WorkspaceCloned).LastTransitionTime = old
+
+	ws.Status.Clone.Objects[0].State = doradev1.CloneDone
+	summarizeClone(ws, t1)
+	if ws.Status.Clone.Phase != doradev1.CloneComplete {
+		t.Errorf("phase = %s, want %s", ws.Status.Clone.Phase, doradev1.CloneComplete)
+	}
+	if ct := ws.Status.Clone.CompletionTime; ct == nil || !ct.Time.Equal(t1) {
+		t.Errorf("completionTime = %v, want %v", ct, t1)
+	}
+	c := meta.FindStatusCondition(ws.Status.Conditions, doradev1.WorkspaceCloned)
+	if c.Status != metav1.ConditionTrue || c.LastTransitionTime.Equal(&old) {
+		t.Errorf("Cloned = %s at %v, want True with a new transition time", c.Status, c.LastTransitionTime)
+	}
+
+	summarizeClone(ws, t1.Add(time.Hour))
+	if ct := ws.Status.Clone.CompletionTime; !ct.Time.Equal(t1) {
+		t.Errorf("completionTime moved to %v on a later call, want it kept at %v", ct, t1)
+	}
+}
+
+func TestCopyMeta(t *testing.T) {
+	created := metav1.NewTime(time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	src := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{
+		Namespace:         "alice",
+		Name:              "data",
+		UID:               "src-uid",
+		ResourceVersion:   "42",
+		Generation:        7,
+		CreationTimestamp: created,
+		Finalizers:        []string{doradev1.FinalizerVolume},
+		OwnerReferences:   []metav1.OwnerReference{{APIVersion: "v1", Kind: "ConfigMap", Name: "owner", UID: "owner-uid", Controller: ptr.To(true)}},
+		Labels:            map[string]string{"app": "train", "tier": "gpu"},
+		Annotations: map[string]string{
+			corev1.LastAppliedConfigAnnotation: `{"apiVersion":"dora.dev/v1alpha1"}`,
+			"team":                             "ml",
+		},
+	}}
+	before := src.DeepCopy()
+
+	got := copyMeta(src, "bob")
+
+	// Only the name, namespace, labels and annotations: no UID, resourceVersion, owners,
+	// finalizers or timestamps of the source.
+	want := metav1.ObjectMeta{
+		Namespace:   "bob",
+		Name:        "data",
+		Labels:      map[string]string{"app": "train", "tier": "gpu"},
+		Annotations: map[string]string{"team": "ml", doradev1.AnnotationClonedFrom: "alice/data"},
+	}
+	if !apiequality.Semantic.DeepEqual(got, want) {
+		t.Errorf("copyMeta =\n  %+v\nwant\n  %+v", got, want)
+	}
+	if !apiequality.Semantic.DeepEqual(src, before) {
+		t.Errorf("copyMeta changed the source: %+v", src.ObjectMeta)
+	}
+
+	// The copy's maps are its own.
+	got.Labels["app"] = "changed"
+	got.Labels["new"] = "x"
+	got.Annotations["team"] = "changed"
+	delete(got.Annotations, doradev1.AnnotationClonedFrom)
+	if !maps.Equal(src.Labels, before.Labels) || !maps.Equal(src.Annotations, before.Annotations) {
+		t.Errorf("changing the copy's metadata changed the source's: labels %v, annotations %v", src.Labels, src.Annotations)
+	}
+}
+
+func TestCopyMetaOfBareAndClonedObjects(t *testing.T) {
+	cases := []struct {
+		name string
+		src  metav1.ObjectMeta
+		want metav1.ObjectMeta
+	}{
+		{
+			name: "no labels nor annotations",
+			src:  metav1.ObjectMeta{Namespace: "alice", Name: "train"},
+			want: metav1.ObjectMeta{Namespace: "bob", Name: "train",
+				Annotations: map[string]string{doradev1.AnnotationClonedFrom: "alice/train"}},
+		},
+		{
+			name: "only kubectl's record",
+			src: metav1.ObjectMeta{Namespace: "alice", Name: "train",
+				Annotations: map[string]string{corev1.LastAppliedConfigAnnotation: "{}"}},
+			want: metav1.ObjectMeta{Namespace: "bob", Name: "train",
+				Annotations: map[string]string{doradev1.AnnotationClonedFrom: "alice/train"}},
+		},
+		{
+			name: "a copy of a copy names its own source",
+			src: metav1.ObjectMeta{Namespace: "alice", Name: "train",
+				Annotations: map[string]string{doradev1.AnnotationClonedFrom: "carol/train"}},
+			want: metav1.ObjectMeta{Namespace: "bob", Name: "train",
+				Annotations: map[string]string{doradev1.AnnotationClonedFrom: "alice/train"}},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &doradev1.Workload{ObjectMeta: tc.src}
+			before := src.DeepCopy()
+			got := copyMeta(src, "bob")
+			if !apiequality.Semantic.DeepEqual(got, tc.want) {
+				t.Errorf("copyMeta =\n  %+v\nwant\n  %+v", got, tc.want)
+			}
+			if !apiequality.Semantic.DeepEqual(src, before) {
+				t.Errorf("copyMeta changed the source: %+v", src.ObjectMeta)
+			}
+		})
+	}
+}
+
+func TestMadeByClone(t *testing.T) {
+	cases := []struct {
+		name        string
+		annotations map[string]string
+		want        bool
+	}{
+		{"the copy of alice/data", map[string]string{doradev1.AnnotationClonedFrom: "alice/data"}, true},
+		{"a copy of another object", map[string]string{doradev1.AnnotationClonedFrom: "alice/other"}, false},
+		{"a copy from another workspace", map[string]string{doradev1.AnnotationClonedFrom: "carol/data"}, false},
+		{"the name alone", map[string]string{doradev1.AnnotationClonedFrom: "data"}, false},
+		{"empty annotation", map[string]string{doradev1.AnnotationClonedFrom: ""}, false},
+		{"the value under another key", map[string]string{doradev1.AnnotationSourceVolume: "alice/data"}, false},
+		{"no annotations", nil, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			o := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "bob", Name: "data", Annotations: tc.annotations}}
+			if got := madeByClone(o, "alice", "data"); got != tc.want {
+				t.Errorf("madeByClone(%v, alice, data) = %v, want %v", tc.annotations, got, tc.want)
+			}
+		})
+	}
+
+	// What copyMeta makes, madeByClone recognizes.
+	src := &doradev1.Workload{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "train"}}
+	dst := &doradev1.Workload{ObjectMeta: copyMeta(src, "bob")}
+	if !madeByClone(dst, "alice", "train") {
+		t.Errorf("madeByClone does not recognize copyMeta's copy: %v", dst.Annotations)
+	}
+	if madeByClone(dst, "alice", "eval") {
+		t.Errorf("madeByClone takes the copy of alice/train for one of alice/eval")
+	}
+}
