@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
@@ -145,7 +146,16 @@ func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{
-					RestartPolicy:                corev1.RestartPolicyNever,
+					RestartPolicy: corev1.RestartPolicyNever,
+					// Helpers keep off GPU nodes when they can: GPUs are for workloads.
+					Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{
+						PreferredDuringSchedulingIgnoredDuringExecution: []corev1.PreferredSchedulingTerm{{
+							Weight: 100,
+							Preference: corev1.NodeSelectorTerm{MatchExpressions: []corev1.NodeSelectorRequirement{{
+								Key: gpu.LabelProduct, Operator: corev1.NodeSelectorOpDoesNotExist,
+							}}},
+						}},
+					}},
 					AutomountServiceAccountToken: ptr.To(false),
 					EnableServiceLinks:           ptr.To(false),
 					Containers: []corev1.Container{{

@@ -180,6 +180,10 @@ func TestHelperJobsWorkBelowTheExportRoot(t *testing.T) {
 	if pod.Containers[0].Image != DefaultHelperImage || pod.RestartPolicy != corev1.RestartPolicyNever {
 		t.Errorf("image %s, restart %s", pod.Containers[0].Image, pod.RestartPolicy)
 	}
+	if pref := pod.Affinity.NodeAffinity.PreferredDuringSchedulingIgnoredDuringExecution; len(pref) != 1 ||
+		pref[0].Preference.MatchExpressions[0].Operator != corev1.NodeSelectorOpDoesNotExist {
+		t.Errorf("helpers should prefer nodes without GPUs: %+v", pref)
+	}
 	if job.Labels[doradev1.LabelVolume] != "home" {
 		t.Error("the job must carry dora.dev/volume for the manager's cache")
 	}

@@ -105,7 +105,7 @@ func (r *Reconciler) cloneObjects(ctx context.Context, namespace string) ([]dora
 	slices.SortStableFunc(objects, func(a, b doradev1.ClonedObject) int {
 		if a.Kind != b.Kind {
 			// Volumes first: the workloads mount them.
-			return strings.Compare(b.Kind, a.Kind)
+			return strings.Compare(a.Kind, b.Kind)
 		}
 		return strings.Compare(a.Name, b.Name)
 	})

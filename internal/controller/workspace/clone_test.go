@@ -73,7 +73,7 @@ func TestSummarizeClone(t *testing.T) {
 				obj(kindWorkload, "train", doradev1.CloneDone, ""),
 			},
 			phase: doradev1.CloneComplete, status: metav1.ConditionTrue, reason: doradev1.ReasonCloneComplete,
-			msgHas:    []string{"copied 2 volumes and 1 workloads from alice", "paused"},
+			msgHas:    []string{"copied 2 volumes and 1 workloads from alice", "workloads are paused"},
 			completed: true,
 		},
 		{
