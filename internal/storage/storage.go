@@ -62,6 +62,18 @@ func VolumeDirectory(st *doradev1.Storage, workspace string, vol *doradev1.Volum
 	}, nil
 }
 
+// DirectoryAt is the directory server:dirPath on st, as a Volume's status recorded it once
+// the directory was made; false when st does not hold it.
+func DirectoryAt(st *doradev1.Storage, server, dirPath string) (Directory, bool) {
+	export := path.Clean(st.Spec.Mountpath)
+	dirPath = path.Clean(dirPath)
+	if server == "" || server != st.Spec.Endpoint || !strings.HasPrefix(dirPath, strings.TrimSuffix(export, "/")+"/") {
+		return Directory{}, false
+	}
+	rel := strings.TrimPrefix(dirPath, strings.TrimSuffix(export, "/")+"/")
+	return Directory{Server: server, Export: export, Rel: rel, MountOptions: st.Spec.MountOptions}, true
+}
+
 // Overlap finds, among all, an older Storage on the same server whose export is st's or
 // holds it or lies inside it: volumes of the two could then meet in one directory. The
 // oldest of overlapping Storages keeps working; nil when st overlaps no older one.
@@ -120,6 +132,9 @@ type Binding struct {
 	Claim types.NamespacedName
 	// Dir is the directory.
 	Dir Directory
+	// ReadOnly makes the NFS mount itself read-only: set for another workspace's claim that
+	// may not write, so that no pod spec can write through it.
+	ReadOnly bool
 }
 
 // PersistentVolumeName is the binding's PersistentVolume.
@@ -137,9 +152,9 @@ func (b Binding) annotations() map[string]string {
 
 // PersistentVolume is the NFS PersistentVolume of the binding: ReadWriteMany, Retain (the
 // data outlives it), no storage class, and bound ahead to its claim so that no other claim
-// can take it. It is not read-only at the NFS level: a volume's policy and sharedWriters
-// may change, a PersistentVolume's source may not, so the workload controller makes each
-// mount read-only in the pods it builds.
+// can take it. A volume's own PersistentVolume is read-write at the NFS level (its policy
+// may change; the workload controller mounts a readonly volume read-only in every pod); one
+// for another workspace is read-only there too unless it may write.
 func (b Binding) PersistentVolume() *corev1.PersistentVolume {
 	return &corev1.PersistentVolume{
 		ObjectMeta: metav1.ObjectMeta{
@@ -151,8 +166,9 @@ func (b Binding) PersistentVolume() *corev1.PersistentVolume {
 			Capacity:    corev1.ResourceList{corev1.ResourceStorage: NominalCapacity},
 			AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteMany},
 			PersistentVolumeSource: corev1.PersistentVolumeSource{NFS: &corev1.NFSVolumeSource{
-				Server: b.Dir.Server,
-				Path:   b.Dir.Path(),
+				Server:   b.Dir.Server,
+				Path:     b.Dir.Path(),
+				ReadOnly: b.ReadOnly,
 			}},
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
 			StorageClassName:              "",

@@ -219,3 +219,25 @@ func TestOutcomeReadsTheJobConditions(t *testing.T) {
 		t.Errorf("complete job is %v", o)
 	}
 }
+
+func TestDirectoryAtReadsBackARecordedDirectory(t *testing.T) {
+	st := seedStorage()
+	want, err := VolumeDirectory(st, "amedeo.setti", volume("home", "run-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, ok := DirectoryAt(st, want.Server, want.Path())
+	if !ok || got.Rel != want.Rel || got.Export != want.Export || got.Path() != want.Path() {
+		t.Errorf("DirectoryAt = %+v, %v; want %+v", got, ok, want)
+	}
+	for _, c := range []struct{ server, path string }{
+		{"10.10.10.2", want.Path()},
+		{"10.10.10.1", "/dora-storage-01/share-01"},
+		{"10.10.10.1", "/dora-storage-01/share-010/x"},
+		{"", want.Path()},
+	} {
+		if _, ok := DirectoryAt(st, c.server, c.path); ok {
+			t.Errorf("DirectoryAt(%s, %s) accepted a directory the storage does not hold", c.server, c.path)
+		}
+	}
+}

@@ -292,7 +292,15 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	shared := &corev1.PersistentVolume{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: claim.Spec.VolumeName}, shared)).To(Succeed())
 	g.Expect(shared.Name).NotTo(Equal(own.Name), "the other workspace gets a PV of its own")
-	g.Expect(shared.Spec.NFS).To(Equal(own.Spec.NFS), "both PVs reach the same NFS directory")
+	g.Expect(shared.Spec.NFS.Server).To(Equal(own.Spec.NFS.Server), "both PVs reach the same NFS directory")
+	g.Expect(shared.Spec.NFS.Path).To(Equal(own.Spec.NFS.Path), "both PVs reach the same NFS directory")
+	g.Expect(shared.Spec.NFS.ReadOnly).To(BeTrue(), "another workspace's PV is read-only at the NFS level unless the volume invites writers")
+	g.Expect(own.Spec.NFS.ReadOnly).To(BeFalse())
+	scratchClaim := &corev1.PersistentVolumeClaim{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: workloadClaimName(user, wl.Spec.Volumes[1])}, scratchClaim)).To(Succeed())
+	scratchPV := &corev1.PersistentVolume{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: scratchClaim.Spec.VolumeName}, scratchPV)).To(Succeed())
+	g.Expect(scratchPV.Spec.NFS.ReadOnly).To(BeFalse(), "sharedWriters lets other workspaces write")
 	g.Expect(shared.Spec.ClaimRef.Namespace).To(Equal(user))
 
 	pods := workloadPods(g, wl)
@@ -360,4 +368,35 @@ func expectEvent(g *WithT, namespace, name, reason string) {
 // workloadClaimName is the claim a workload in namespace mounts for volume entry v.
 func workloadClaimName(namespace string, v doradev1.WorkloadVolume) string {
 	return workloadctrl.ClaimName(namespace, v)
+}
+
+// A workspace whose volume another workspace's workload mounts can still be deleted: that
+// workload's claim goes once its pods stop, and the data stays.
+func TestDeletingAWorkspaceDoesNotWaitForOtherWorkspaces(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	owner := workspace(t, "e2e.lender")
+	user := workspace(t, "e2e.borrower")
+	st := nfsStorage(t, "e2e.nfs.lend", "10.20.0.8", "/exports/lend")
+	vol := newVolume(owner, "corpus", st.Name)
+	vol.Spec.ReclaimPolicy = doradev1.VolumeReclaimDelete
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+	jobs := watchJobs(t, owner)
+	wl := gpuWorkload(user, "reader", 1, 0)
+	wl.Spec.Volumes = []doradev1.WorkloadVolume{{Name: "corpus", Workspace: "e2e.lender", Target: "/corpus"}}
+	g.Expect(k8sClient.Create(ctx, wl)).To(Succeed())
+	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "the borrowing workload should run")
+
+	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "e2e.lender"}}
+	g.Expect(k8sClient.Delete(ctx, ws)).To(Succeed())
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(ws), ws))
+	}).WithTimeout(90*time.Second).Should(BeTrue(), "the workspace should go while another workspace still mounts its volume")
+	rm, _ := jobs.job(storage.JobName(storage.JobRmdir, "corpus"))
+	g.Expect(rm).To(BeNil(), "a workspace's deletion never removes data")
+
+	claim := &corev1.PersistentVolumeClaim{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: workloadClaimName(user, wl.Spec.Volumes[0])}, claim)).To(Succeed())
+	g.Expect(claim.DeletionTimestamp).NotTo(BeNil(), "the borrower's claim should be on its way out, held only by its running pod")
+	g.Expect(workloadPods(g, wl)).To(HaveLen(1), "the running pod is not killed")
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -48,6 +49,9 @@ const (
 	EventDataRemoved = "DataRemoved"
 	EventShared      = "Shared"
 )
+
+// clashRetry is how often a volume whose names are taken by someone else looks again.
+const clashRetry = time.Minute
 
 // Options configure the volume controller.
 type Options struct {
@@ -110,6 +114,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	result := ctrl.Result{}
+	if obs.clash != "" {
+		// What clashes is not ours, so its going may never reach us: look again.
+		result.RequeueAfter = clashRetry
+	}
 	before := vol.Status.DeepCopy()
 	after := computeStatus(vol, obs)
 	if err := r.writeStatus(ctx, vol, after); err != nil {
@@ -122,7 +131,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, fmt.Errorf("deleting job %s: %w", doneJob.Name, err)
 		}
 	}
-	return ctrl.Result{}, nil
+	return result, nil
 }
 
 // sync does the work for a live volume and reports what it found. doneJob is a finished
@@ -150,44 +159,66 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 			return obs, nil, nil
 		}
 	}
-	workspace, err := r.workspaceOf(ctx, vol.Namespace)
+	dir, err := r.directoryOf(ctx, vol, st)
 	if err != nil {
 		return obs, nil, err
 	}
-	dir, err := storage.VolumeDirectory(st, workspace, vol)
-	if err != nil {
-		obs.invalid = err.Error()
+	if dir == nil {
+		obs.invalid = fmt.Sprintf("no directory can be made for this volume on Storage %s", st.Name)
 		return obs, nil, nil
 	}
-	obs.dir = &dir
+	obs.dir = dir
 
 	if dirDone {
 		obs.dirState = dirCreated
 	} else {
-		if obs.dirState, obs.dirMessage, doneJob, err = r.ensureDirectory(ctx, vol, dir); err != nil || obs.dirState != dirCreated {
+		if obs.dirState, obs.dirMessage, doneJob, err = r.ensureDirectory(ctx, vol, *dir); err != nil || obs.dirState != dirCreated {
 			return obs, nil, err
 		}
 	}
 
 	self := client.ObjectKeyFromObject(vol)
-	b := storage.Binding{Source: self, Claim: self, Dir: dir}
+	b := storage.Binding{Source: self, Claim: self, Dir: *dir}
 	if obs.clash, err = r.ensurePersistentVolume(ctx, b); err != nil || obs.clash != "" {
 		return obs, doneJob, err
 	}
 	if obs.claim, obs.clash, err = r.ensureClaim(ctx, vol); err != nil || obs.clash != "" {
 		return obs, doneJob, err
 	}
-	return obs, doneJob, r.syncShares(ctx, vol, dir)
+	return obs, doneJob, r.syncShares(ctx, vol, *dir)
+}
+
+// directoryOf is the volume's directory on st: the one its status recorded once it was
+// made, or else <mountpath>/<workspace>/<volume>[/<subpath>]. nil when the volume's names
+// make no directory.
+func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *doradev1.Storage) (*storage.Directory, error) {
+	if meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady) {
+		if dir, ok := storage.DirectoryAt(st, vol.Status.Server, vol.Status.Path); ok {
+			return &dir, nil
+		}
+	}
+	workspace, err := r.workspaceOf(ctx, vol.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	dir, err := storage.VolumeDirectory(st, workspace, vol)
+	if err != nil {
+		return nil, nil
+	}
+	return &dir, nil
 }
 
 // workspaceOf is the workspace a namespace belongs to (its dora.dev/workspace label); a
-// namespace of no workspace stands for itself.
+// namespace of no workspace stands for itself. A namespace the cache has not seen yet (a
+// workspace's, just made) is read from the API server: guessing would put the data in
+// another directory.
 func (r *Reconciler) workspaceOf(ctx context.Context, namespace string) (string, error) {
 	ns := &corev1.Namespace{}
-	switch err := r.client.Get(ctx, client.ObjectKey{Name: namespace}, ns); {
-	case apierrors.IsNotFound(err):
-		return namespace, nil
-	case err != nil:
+	err := r.client.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+	if apierrors.IsNotFound(err) {
+		err = r.reader.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+	}
+	if err != nil {
 		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
 	}
 	if ws := ns.Labels[doradev1.LabelWorkspace]; ws != "" {
@@ -196,7 +227,8 @@ func (r *Reconciler) workspaceOf(ctx context.Context, namespace string) (string,
 	return namespace, nil
 }
 
-// ensureDirectory runs the mkdir Job until it has succeeded or failed.
+// ensureDirectory runs the mkdir Job until it has succeeded or failed. A Job of its name
+// that does other work (made for another directory) is replaced.
 func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (dirState, string, *batchv1.Job, error) {
 	want, err := storage.MkdirJob(storage.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
 	if err != nil {
@@ -209,17 +241,24 @@ func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, 
 	if !metav1.IsControlledBy(job, vol) {
 		return dirFailed, fmt.Sprintf("Job %s exists and is not this volume's; delete or rename it", job.Name), nil, nil
 	}
+	if !sameWork(job, want) {
+		if err := r.client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+			return dirPending, "", nil, fmt.Errorf("replacing job %s: %w", job.Name, err)
+		}
+		return dirPending, "", nil, nil
+	}
 	switch outcome, msg := storage.Outcome(job); outcome {
 	case storage.JobSucceeded:
 		return dirCreated, "", job, nil
 	case storage.JobFailed:
-		return dirFailed, msg, nil, nil
+		return dirFailed, msg + "; delete the Job to try again", nil, nil
 	}
 	return dirPending, "", nil, nil
 }
 
 // ensureJob returns the Job of want's name, creating it (owned by owner) when it does not
-// exist; nil when it was just created.
+// exist; nil when it was just created. A Job of that name the cache does not hold (not
+// labelled, so not ours) is read from the API server, for the caller to refuse.
 func (r *Reconciler) ensureJob(ctx context.Context, owner client.Object, want *batchv1.Job) (*batchv1.Job, error) {
 	job := &batchv1.Job{}
 	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(want), job); {
@@ -231,11 +270,17 @@ func (r *Reconciler) ensureJob(ctx context.Context, owner client.Object, want *b
 	if err := ctrl.SetControllerReference(owner, want, r.client.Scheme()); err != nil {
 		return nil, err
 	}
-	if err := r.client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
+	switch err := r.client.Create(ctx, want); {
+	case err == nil:
+		ctrl.LoggerFrom(ctx).Info("Started a storage Job", "job", klog.KObj(want))
+		return nil, nil
+	case !apierrors.IsAlreadyExists(err):
 		return nil, fmt.Errorf("creating job %s: %w", want.Name, err)
 	}
-	ctrl.LoggerFrom(ctx).Info("Started a storage Job", "job", klog.KObj(want))
-	return nil, nil
+	if err := r.reader.Get(ctx, client.ObjectKeyFromObject(want), job); err != nil {
+		return nil, client.IgnoreNotFound(err)
+	}
+	return job, nil
 }
 
 // ensurePersistentVolume makes b's PersistentVolume exist. A PersistentVolume of that name
@@ -263,6 +308,10 @@ func (r *Reconciler) ensurePersistentVolume(ctx context.Context, b storage.Bindi
 	}
 	if err != nil {
 		return "", client.IgnoreNotFound(err)
+	}
+	if pv.DeletionTimestamp != nil {
+		// Going: its deletion brings this volume back to make it again.
+		return "", nil
 	}
 	if !storage.ReachesDirectory(pv, b.Source) || pv.Spec.NFS.Path != b.Dir.Path() || pv.Spec.NFS.Server != b.Dir.Server {
 		return fmt.Sprintf("PersistentVolume %s exists and is not this volume's (it is not for %s:%s); it is left untouched: an administrator must delete or rename it",
@@ -322,15 +371,18 @@ func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir s
 		if claim.Namespace == vol.Namespace || claim.DeletionTimestamp != nil {
 			continue
 		}
+		b := storage.Binding{Source: self, Claim: client.ObjectKeyFromObject(claim), Dir: dir}
 		decision, err := r.opts.Policy.MountVolume(ctx, claim.Namespace, vol)
 		if err != nil {
+			// Undecided is not denied: the share stays until the policy answers.
+			wanted[b.PersistentVolumeName()] = true
 			errs = append(errs, err)
 			continue
 		}
 		if !decision.Allowed {
 			continue
 		}
-		b := storage.Binding{Source: self, Claim: client.ObjectKeyFromObject(claim), Dir: dir}
+		b.ReadOnly = !decision.Write
 		wanted[b.PersistentVolumeName()] = true
 		clash, err := r.ensurePersistentVolume(ctx, b)
 		switch {
@@ -372,35 +424,25 @@ func (r *Reconciler) persistentVolumesOf(ctx context.Context, vol *doradev1.Volu
 	return out, nil
 }
 
-// finalize takes a deleted volume apart: its claims (own and shared, once no pod mounts
-// them), then its PersistentVolumes, then, if it asked for it and its workspace is not
-// being deleted, its directory. The data stays otherwise.
+// finalize takes a deleted volume apart: its claims (own, and those of other workspaces),
+// its PersistentVolumes, and, when it asked for it, its directory. The data is removed only
+// after every claim is gone, so no pod still writes there; when the data stays, nothing
+// waits (the PersistentVolumes are Retain, and go once their claims have).
 func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 	if !controllerutil.ContainsFinalizer(vol, doradev1.FinalizerVolume) {
 		return nil
 	}
-	self := client.ObjectKeyFromObject(vol)
-	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(self)}); err != nil {
-		return fmt.Errorf("listing claims: %w", err)
+	dir, keep, err := r.dataToRemove(ctx, vol)
+	if err != nil {
+		return err
 	}
-	var remaining []string
-	for i := range claims.Items {
-		claim := &claims.Items[i]
-		if claim.Namespace == vol.Namespace && !metav1.IsControlledBy(claim, vol) {
-			continue
-		}
-		remaining = append(remaining, claim.Namespace+"/"+claim.Name)
-		if claim.DeletionTimestamp == nil {
-			if err := r.client.Delete(ctx, claim); err != nil && !apierrors.IsNotFound(err) {
-				return fmt.Errorf("deleting claim %s: %w", claim.Name, err)
-			}
-		}
+	remaining, err := r.deleteClaims(ctx, vol)
+	if err != nil {
+		return err
 	}
-	if len(remaining) > 0 {
-		slices.Sort(remaining)
+	if dir != nil && len(remaining) > 0 {
 		return r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting,
-			fmt.Sprintf("waiting for claims %s to go: they are removed once no pod mounts them", strings.Join(remaining, ", "))))
+			fmt.Sprintf("waiting for claims %s to go before removing the data: they go once no pod mounts them", strings.Join(remaining, ", "))))
 	}
 	pvs, err := r.persistentVolumesOf(ctx, vol)
 	if err != nil {
@@ -412,8 +454,14 @@ func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 		}
 	}
 
-	if done, err := r.removeData(ctx, vol); err != nil || !done {
-		return err
+	where := fmt.Sprintf("%s:%s", vol.Status.Server, vol.Status.Path)
+	if dir != nil {
+		if done, err := r.removeData(ctx, vol, *dir); err != nil || !done {
+			return err
+		}
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataRemoved, "DeleteVolume", "Removed %s", where)
+	} else if keep != "" {
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s: %s", where, keep)
 	}
 	patch := client.MergeFromWithOptions(vol.DeepCopy(), client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(vol, doradev1.FinalizerVolume)
@@ -423,44 +471,71 @@ func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 	return nil
 }
 
-// removeData runs the rmdir Job for a volume with reclaimPolicy Delete, and reports when
-// the finalizer may go. Data is kept, and said so, for a Retain volume, for a volume whose
-// workspace or namespace is being deleted (taking a workspace down never touches data), and
-// for a volume whose directory was never made.
-func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume) (bool, error) {
-	where := fmt.Sprintf("%s:%s", vol.Status.Server, vol.Status.Path)
+// deleteClaims deletes the claims made for the volume's directory, its own and those other
+// workspaces asked for, and names those still there.
+func (r *Reconciler) deleteClaims(ctx context.Context, vol *doradev1.Volume) ([]string, error) {
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(client.ObjectKeyFromObject(vol))}); err != nil {
+		return nil, fmt.Errorf("listing claims: %w", err)
+	}
+	var remaining []string
+	for i := range claims.Items {
+		claim := &claims.Items[i]
+		if claim.Namespace == vol.Namespace && !metav1.IsControlledBy(claim, vol) {
+			continue
+		}
+		remaining = append(remaining, claim.Namespace+"/"+claim.Name)
+		if claim.DeletionTimestamp == nil {
+			if err := r.client.Delete(ctx, claim); err != nil && !apierrors.IsNotFound(err) {
+				return nil, fmt.Errorf("deleting claim %s: %w", claim.Name, err)
+			}
+		}
+	}
+	slices.Sort(remaining)
+	return remaining, nil
+}
+
+// dataToRemove decides whether a deleted volume's directory goes: only for reclaimPolicy
+// Delete, for a directory that was made, on a Storage that holds it, and not when the
+// volume goes because its workspace or namespace does (taking a workspace down never
+// touches data), unless a removal had already started. When the data stays, keep says why
+// (empty when there was never any data).
+func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (dir *storage.Directory, keep string, err error) {
 	if !meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady) {
-		return true, nil
+		return nil, "", nil
 	}
 	if vol.Spec.ReclaimPolicy != doradev1.VolumeReclaimDelete {
-		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s (reclaimPolicy %s)", where, vol.Spec.ReclaimPolicy)
-		return true, nil
-	}
-	if going, why, err := r.workspaceGoing(ctx, vol.Namespace); err != nil || going {
-		if going {
-			r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s: %s", where, why)
-		}
-		return going, err
+		return nil, "reclaimPolicy is " + vol.Spec.ReclaimPolicy, nil
 	}
 	st := &doradev1.Storage{}
-	if err := r.client.Get(ctx, client.ObjectKey{Name: vol.Spec.Storage}, st); err != nil {
-		if apierrors.IsNotFound(err) {
-			r.recorder.Eventf(vol, nil, corev1.EventTypeWarning, EventDataKept, "DeleteVolume", "The data stays at %s: Storage %s is gone", where, vol.Spec.Storage)
-			return true, nil
-		}
-		return false, err
+	switch err := r.client.Get(ctx, client.ObjectKey{Name: vol.Spec.Storage}, st); {
+	case apierrors.IsNotFound(err):
+		return nil, "Storage " + vol.Spec.Storage + " is gone", nil
+	case err != nil:
+		return nil, "", err
 	}
-	workspace, err := r.workspaceOf(ctx, vol.Namespace)
-	if err != nil {
-		return false, err
+	found, ok := storage.DirectoryAt(st, vol.Status.Server, vol.Status.Path)
+	if !ok {
+		return nil, "Storage " + vol.Spec.Storage + " does not hold that directory", nil
 	}
-	dir, err := storage.VolumeDirectory(st, workspace, vol)
-	if err != nil {
-		return true, nil
+	job := &batchv1.Job{}
+	err = r.client.Get(ctx, client.ObjectKey{Namespace: vol.Namespace, Name: storage.JobName(storage.JobRmdir, vol.Name)}, job)
+	if err == nil && metav1.IsControlledBy(job, vol) {
+		// A removal under way is finished, whatever happened since it started.
+		return &found, "", nil
 	}
+	if going, why, err := r.workspaceGoing(ctx, vol.Namespace); err != nil || going {
+		return nil, why, err
+	}
+	return &found, "", nil
+}
+
+// removeData runs the rmdir Job and reports when it has succeeded.
+func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (bool, error) {
+	where := fmt.Sprintf("%s:%s", dir.Server, dir.Path())
 	want, err := storage.RmdirJob(storage.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
 	if err != nil {
-		return true, nil
+		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed, err.Error()))
 	}
 	job, err := r.ensureJob(ctx, vol, want)
 	if err != nil {
@@ -469,9 +544,12 @@ func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume) (bool
 	if job == nil {
 		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting, "a Job is removing "+where))
 	}
+	if !metav1.IsControlledBy(job, vol) || !sameWork(job, want) {
+		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed,
+			fmt.Sprintf("Job %s exists and is not this volume's removal of %s; delete it, or remove the finalizer %s to keep the data", job.Name, where, doradev1.FinalizerVolume)))
+	}
 	switch outcome, msg := storage.Outcome(job); outcome {
 	case storage.JobSucceeded:
-		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataRemoved, "DeleteVolume", "Removed %s", where)
 		return true, nil
 	case storage.JobFailed:
 		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed,
@@ -480,7 +558,26 @@ func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume) (bool
 	return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting, "a Job is removing "+where))
 }
 
-// workspaceGoing reports whether the namespace, or the workspace it belongs to, is being
+// sameWork reports whether a helper Job does what want would: same command, environment and
+// mounts.
+func sameWork(job, want *batchv1.Job) bool {
+	a, b := job.Spec.Template.Spec, want.Spec.Template.Spec
+	if len(a.Containers) != 1 || len(a.Volumes) != len(b.Volumes) {
+		return false
+	}
+	if !apiequality.Semantic.DeepEqual(a.Containers[0].Env, b.Containers[0].Env) ||
+		!apiequality.Semantic.DeepEqual(a.Containers[0].Command, b.Containers[0].Command) {
+		return false
+	}
+	for i := range a.Volumes {
+		if !apiequality.Semantic.DeepEqual(a.Volumes[i].NFS, b.Volumes[i].NFS) {
+			return false
+		}
+	}
+	return true
+}
+
+// workspaceGoing reports whether the namespace, or the workspace that owns it, is being
 // deleted.
 func (r *Reconciler) workspaceGoing(ctx context.Context, namespace string) (bool, string, error) {
 	ns := &corev1.Namespace{}
@@ -492,18 +589,18 @@ func (r *Reconciler) workspaceGoing(ctx context.Context, namespace string) (bool
 	case ns.DeletionTimestamp != nil:
 		return true, "namespace " + namespace + " is being deleted", nil
 	}
-	name := ns.Labels[doradev1.LabelWorkspace]
-	if name == "" {
+	owner := metav1.GetControllerOf(ns)
+	if owner == nil || owner.Kind != "Workspace" || owner.APIVersion != doradev1.GroupVersion.String() {
 		return false, "", nil
 	}
 	ws := &doradev1.Workspace{}
-	switch err := r.client.Get(ctx, client.ObjectKey{Name: name}, ws); {
+	switch err := r.client.Get(ctx, client.ObjectKey{Name: owner.Name}, ws); {
 	case apierrors.IsNotFound(err):
-		return true, "workspace " + name + " is gone", nil
+		return true, "workspace " + owner.Name + " is gone", nil
 	case err != nil:
 		return false, "", err
-	case ws.DeletionTimestamp != nil:
-		return true, "workspace " + name + " is being deleted", nil
+	case ws.DeletionTimestamp != nil || ws.UID != owner.UID:
+		return true, "workspace " + owner.Name + " is being deleted", nil
 	}
 	return false, "", nil
 }
@@ -560,7 +657,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Owns(&batchv1.Job{}).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
 		Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
-		Watches(&doradev1.Storage{}, handler.EnqueueRequestsFromMapFunc(r.volumesOn)).
+		Watches(&doradev1.Storage{}, handler.EnqueueRequestsFromMapFunc(r.volumesOn), builder.WithPredicates(predicates.SpecOrDeletion{})).
 		Complete(r)
 	if err != nil {
 		return err
@@ -577,17 +674,28 @@ func sourceVolume(_ context.Context, o client.Object) []reconcile.Request {
 	return []reconcile.Request{{NamespacedName: key}}
 }
 
-// volumesOn maps a Storage to the volumes on it. Any Storage change may end or start an
-// overlap, which only volumes on that Storage care about.
+// volumesOn maps a Storage to the volumes on it and on every other Storage of its server:
+// a Storage that comes or goes may start or end an overlap with those.
 func (r *Reconciler) volumesOn(ctx context.Context, st client.Object) []reconcile.Request {
-	list := &doradev1.VolumeList{}
-	if err := r.client.List(ctx, list, client.MatchingFields{IndexStorage: st.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing volumes of a storage", "storage", st.GetName())
-		return nil
+	names := []string{st.GetName()}
+	storages := &doradev1.StorageList{}
+	if err := r.client.List(ctx, storages); err == nil {
+		for _, other := range storages.Items {
+			if other.Name != st.GetName() && strings.EqualFold(other.Spec.Endpoint, st.(*doradev1.Storage).Spec.Endpoint) {
+				names = append(names, other.Name)
+			}
+		}
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, v := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
+	var reqs []reconcile.Request
+	for _, name := range names {
+		list := &doradev1.VolumeList{}
+		if err := r.client.List(ctx, list, client.MatchingFields{IndexStorage: name}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "Listing volumes of a storage", "storage", name)
+			return nil
+		}
+		for _, v := range list.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: v.Namespace, Name: v.Name}})
+		}
 	}
 	return reqs
 }

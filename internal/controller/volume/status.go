@@ -91,7 +91,7 @@ func computeStatus(vol *doradev1.Volume, obs observation) doradev1.VolumeStatus 
 		ready.Message = fmt.Sprintf("waiting for the Job that creates %s on %s", obs.dir.Path(), obs.dir.Server)
 	case obs.dirState == dirFailed:
 		ready.Reason = doradev1.ReasonDirectoryFailed
-		ready.Message = obs.dirMessage + "; delete the Job to try again"
+		ready.Message = obs.dirMessage
 	case obs.clash != "":
 		ready.Reason = doradev1.ReasonNameClash
 		ready.Message = obs.clash

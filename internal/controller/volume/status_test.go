@@ -155,13 +155,13 @@ func TestComputeStatus(t *testing.T) {
 				msgHas: []string{testPath, testServer}},
 		},
 		{
-			name:    "directory failed: the user is told how to retry",
-			obs:     observation{dir: dir, dirState: dirFailed, dirMessage: "mkdir: permission denied"},
+			name:    "directory failed: Ready carries the failure as found (with how to retry)",
+			obs:     observation{dir: dir, dirState: dirFailed, dirMessage: "mkdir: permission denied; delete the Job to try again"},
 			located: true,
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed,
 				msgHas: []string{"mkdir: permission denied"}, msgSuffix: "delete the Job to try again"},
 			dirReady: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed,
-				msgExact: "mkdir: permission denied"},
+				msgExact: "mkdir: permission denied; delete the Job to try again"},
 		},
 		{
 			name:    "name clash",
@@ -240,7 +240,7 @@ func TestComputeStatus(t *testing.T) {
 			obs:     observation{dir: dir, dirState: dirFailed, dirMessage: "boom", clash: clash},
 			located: true,
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed,
-				msgExact: "boom; delete the Job to try again"},
+				msgExact: "boom"},
 			dirReady: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed},
 		},
 		{

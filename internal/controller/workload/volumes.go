@@ -107,7 +107,11 @@ func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) 
 		case pvc.DeletionTimestamp != nil:
 			problems = append(problems, fmt.Sprintf("claim %s for volume %s is being deleted", claim.ClaimName, v.Name))
 		case pvc.Status.Phase != corev1.ClaimBound:
-			problems = append(problems, fmt.Sprintf("claim %s for volume %s is %s, not Bound", claim.ClaimName, v.Name, pvc.Status.Phase))
+			phase := pvc.Status.Phase
+			if phase == "" {
+				phase = corev1.ClaimPending
+			}
+			problems = append(problems, fmt.Sprintf("claim %s for volume %s is %s, not Bound", claim.ClaimName, v.Name, phase))
 		case !own && !metav1.IsControlledBy(pvc, wl) && !hasOwner(pvc, wl):
 			if err := r.addOwner(ctx, pvc, wl); err != nil {
 				return nil, nil, err

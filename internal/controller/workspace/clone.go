@@ -124,13 +124,16 @@ func copyMeta(src metav1.Object, namespace string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: namespace, Name: src.GetName(), Labels: maps.Clone(src.GetLabels()), Annotations: annotations}
 }
 
-// createCopy creates a copy. The API server refusing it (the source's spec no longer
+// createCopy creates a copy; an empty state means it was made. The API server refusing it (the source's spec no longer
 // passes validation, or admission says no) fails that object; any other error is retried.
 func createCopy(ctx context.Context, c client.Client, obj client.Object) (string, string, error) {
 	err := c.Create(ctx, obj)
 	switch {
-	case err == nil, apierrors.IsAlreadyExists(err):
+	case err == nil:
 		return "", "", nil
+	case apierrors.IsAlreadyExists(err):
+		// Made before the cache saw it, or not by this clone: the next look tells.
+		return doradev1.ClonePending, "an object of this name exists; checking whose it is", nil
 	case apierrors.IsInvalid(err), apierrors.IsForbidden(err), apierrors.IsBadRequest(err):
 		return doradev1.CloneFailed, fmt.Sprintf("the API server refused the copy: %v", err), nil
 	}

@@ -83,7 +83,8 @@ func (r *Reconciler) stopWorkloads(ctx context.Context, namespace string) (strin
 		return "", "", nil
 	}
 	return doradev1.ReasonStoppingWorkloads,
-		fmt.Sprintf("stopping workloads: %d workloads and %d pods remain in namespace %s", len(wls.Items), len(pods.Items), namespace), nil
+		fmt.Sprintf("stopping workloads: %d workloads and %d pods remain in namespace %s (kubectl get workloads,pods -n %s)",
+			len(wls.Items), len(pods.Items), namespace, namespace), nil
 }
 
 // removeVolumes deletes the namespace's Volumes and the claims it holds for other
@@ -115,7 +116,8 @@ func (r *Reconciler) removeVolumes(ctx context.Context, namespace string) (strin
 		return "", "", nil
 	}
 	return doradev1.ReasonRemovingClaims,
-		fmt.Sprintf("removing volume claims: %d volumes and %d claims remain in namespace %s; the data stays on the storage", len(vols.Items), len(claims.Items), namespace), nil
+		fmt.Sprintf("removing volume claims: %d volumes and %d claims remain in namespace %s (kubectl get volumes,pvc -n %s says why); the data stays on the storage",
+			len(vols.Items), len(claims.Items), namespace, namespace), nil
 }
 
 // setDeleting writes the Deleting condition when it changed.
