@@ -30,6 +30,7 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
+	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/storage"
@@ -102,12 +103,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if vol.DeletionTimestamp != nil {
 		return ctrl.Result{}, r.finalize(ctx, vol)
 	}
-	if !controllerutil.ContainsFinalizer(vol, doradev1.FinalizerVolume) {
-		patch := client.MergeFromWithOptions(vol.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(vol, doradev1.FinalizerVolume)
-		if err := r.client.Patch(ctx, vol, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
-		}
+	if err := finalizers.Ensure(ctx, r.client, vol, doradev1.FinalizerVolume); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	obs, doneJob, err := r.sync(ctx, vol)
@@ -463,12 +460,7 @@ func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 	} else if keep != "" {
 		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s: %s", where, keep)
 	}
-	patch := client.MergeFromWithOptions(vol.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(vol, doradev1.FinalizerVolume)
-	if err := r.client.Patch(ctx, vol, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing the finalizer: %w", err)
-	}
-	return nil
+	return finalizers.Release(ctx, r.client, vol, doradev1.FinalizerVolume)
 }
 
 // deleteClaims deletes the claims made for the volume's directory, its own and those other

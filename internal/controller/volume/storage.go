@@ -13,11 +13,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/storage"
 )
@@ -50,11 +50,9 @@ func (r *StorageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 		return ctrl.Result{}, fmt.Errorf("listing storages: %w", err)
 	}
 
-	if st.DeletionTimestamp == nil && !controllerutil.ContainsFinalizer(st, doradev1.FinalizerStorage) {
-		patch := client.MergeFromWithOptions(st.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(st, doradev1.FinalizerStorage)
-		if err := r.client.Patch(ctx, st, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
+	if st.DeletionTimestamp == nil {
+		if err := finalizers.Ensure(ctx, r.client, st, doradev1.FinalizerStorage); err != nil {
+			return ctrl.Result{}, err
 		}
 	}
 
@@ -69,10 +67,8 @@ func (r *StorageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	slices.Sort(names)
 
-	if st.DeletionTimestamp != nil && len(names) == 0 && controllerutil.ContainsFinalizer(st, doradev1.FinalizerStorage) {
-		patch := client.MergeFromWithOptions(st.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.RemoveFinalizer(st, doradev1.FinalizerStorage)
-		return ctrl.Result{}, client.IgnoreNotFound(r.client.Patch(ctx, st, patch))
+	if st.DeletionTimestamp != nil && len(names) == 0 {
+		return ctrl.Result{}, finalizers.Release(ctx, r.client, st, doradev1.FinalizerStorage)
 	}
 
 	status := *st.Status.DeepCopy()

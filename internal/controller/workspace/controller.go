@@ -18,13 +18,13 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 	"sigs.k8s.io/controller-runtime/pkg/event"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
@@ -71,12 +71,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if ws.DeletionTimestamp != nil {
 		return ctrl.Result{}, r.teardown(ctx, ws)
 	}
-	if !controllerutil.ContainsFinalizer(ws, doradev1.FinalizerWorkspace) {
-		patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.AddFinalizer(ws, doradev1.FinalizerWorkspace)
-		if err := r.client.Patch(ctx, ws, patch); err != nil {
-			return ctrl.Result{}, fmt.Errorf("adding the finalizer: %w", err)
-		}
+	if err := finalizers.Ensure(ctx, r.client, ws, doradev1.FinalizerWorkspace); err != nil {
+		return ctrl.Result{}, err
 	}
 
 	nsName := naming.WorkspaceNamespace(ws.Name)

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
@@ -144,10 +145,5 @@ func (r *Reconciler) setDeleting(ctx context.Context, ws *doradev1.Workspace, re
 
 // release removes the finalizer: the workspace may go.
 func (r *Reconciler) release(ctx context.Context, ws *doradev1.Workspace) error {
-	patch := client.MergeFromWithOptions(ws.DeepCopy(), client.MergeFromWithOptimisticLock{})
-	controllerutil.RemoveFinalizer(ws, doradev1.FinalizerWorkspace)
-	if err := r.client.Patch(ctx, ws, patch); err != nil && !apierrors.IsNotFound(err) {
-		return fmt.Errorf("removing the finalizer: %w", err)
-	}
-	return nil
+	return finalizers.Release(ctx, r.client, ws, doradev1.FinalizerWorkspace)
 }
