@@ -105,11 +105,15 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		}
 	}()
 
+	port, err := webhookPort()
+	if err != nil {
+		return c, err
+	}
 	c.env = &envtest.Environment{
 		BinaryAssetsDirectory: opts.BinDir,
 		CRDDirectoryPaths:     opts.CRDDirs,
 		ErrorIfCRDPathMissing: true,
-		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: opts.WebhookDirs},
+		WebhookInstallOptions: envtest.WebhookInstallOptions{Paths: opts.WebhookDirs, LocalServingHost: "127.0.0.1", LocalServingPort: port},
 	}
 	apiServer := c.env.ControlPlane.GetAPIServer()
 	apiServerLog := c.logFile("kube-apiserver")

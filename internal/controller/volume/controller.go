@@ -168,6 +168,15 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 
 	if dirDone {
 		obs.dirState = dirCreated
+		// A mkdir Job made again from a cache that had not yet seen the status (the delete
+		// of the first one raced the status write) is cleaned up once it has finished.
+		job := &batchv1.Job{}
+		if err := r.client.Get(ctx, client.ObjectKey{Namespace: vol.Namespace, Name: storage.JobName(storage.JobMkdir, vol.Name)}, job); err == nil &&
+			metav1.IsControlledBy(job, vol) {
+			if outcome, _ := storage.Outcome(job); outcome != storage.JobRunning {
+				doneJob = job
+			}
+		}
 	} else {
 		if obs.dirState, obs.dirMessage, doneJob, err = r.ensureDirectory(ctx, vol, *dir); err != nil || obs.dirState != dirCreated {
 			return obs, nil, err

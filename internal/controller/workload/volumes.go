@@ -153,7 +153,8 @@ func (r *Reconciler) addOwner(ctx context.Context, pvc *corev1.PersistentVolumeC
 	if err := controllerutil.SetOwnerReference(wl, pvc, r.client.Scheme()); err != nil {
 		return err
 	}
-	if err := r.client.Patch(ctx, pvc, patch); err != nil && !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+	// A conflict is returned, so the workload is looked at again with the claim as it is now.
+	if err := r.client.Patch(ctx, pvc, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("adding workload %s as an owner of claim %s: %w", wl.Name, pvc.Name, err)
 	}
 	return nil
