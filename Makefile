@@ -106,12 +106,15 @@ $(BIN)/kwok: $(TOOLS)/kwok/go.mod
 	cd $(TOOLS)/kwok && $(GO) build -o $(BIN)/ sigs.k8s.io/kwok/cmd/kwok
 
 # kwok's own "fast" stages: nodes become Ready at once; pods run as soon as they are
-# scheduled, Job pods complete, deleted pods go away.
-$(BIN)/kwok-stages.yaml: $(TOOLS)/kwok/go.mod
+# scheduled, Job pods complete, deleted pods go away. Then ours (internal/simcluster/stages):
+# helper Jobs on the NFS server nfs.unreachable.invalid fail.
+KWOK_STAGES := $(wildcard internal/simcluster/stages/*.yaml)
+$(BIN)/kwok-stages.yaml: $(TOOLS)/kwok/go.mod $(KWOK_STAGES)
 	@mkdir -p $(BIN)
 	cd $(TOOLS)/kwok && dir=$$($(GO) list -m -f '{{.Dir}}' sigs.k8s.io/kwok) && \
 	  for f in node/fast/node-initialize.yaml pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do \
-	    echo '---'; cat "$$dir/kustomize/stage/$$f"; done > $@.tmp && mv $@.tmp $@
+	    echo '---'; cat "$$dir/kustomize/stage/$$f"; done > $@.tmp
+	for f in $(KWOK_STAGES); do echo '---'; cat "$$f"; done >> $@.tmp && mv $@.tmp $@
 
 $(CONTROLLER_GEN): $(TOOLS)/controller-gen/go.mod
 	cd $(TOOLS)/controller-gen && $(GO) build -o $(BIN)/ sigs.k8s.io/controller-tools/cmd/controller-gen

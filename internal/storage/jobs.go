@@ -115,8 +115,8 @@ type nfsMount struct {
 }
 
 // helperJob is a one-container Job running script in the helper image, with the exports of
-// mounts mounted whole. It tries three times, gives up after ten minutes, and its labels let
-// the manager cache it.
+// mounts mounted whole. It fails at once when the script does, tries three times when the
+// pod itself fails, gives up after ten minutes, and its labels let the manager cache it.
 func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []nfsMount) *batchv1.Job {
 	image := in.Image
 	if image == "" {
@@ -143,6 +143,19 @@ func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          ptr.To[int32](2),
 			ActiveDeadlineSeconds: ptr.To[int64](600),
+			// The commands fail with exit code 1 for reasons a retry does not change (the
+			// export refuses root, the disk is full): the Job fails at once and says so. A
+			// pod the cluster took away (eviction, a drained node) is tried again.
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{
+				{
+					Action:      batchv1.PodFailurePolicyActionFailJob,
+					OnExitCodes: &batchv1.PodFailurePolicyOnExitCodesRequirement{Operator: batchv1.PodFailurePolicyOnExitCodesOpIn, Values: []int32{1}},
+				},
+				{
+					Action:          batchv1.PodFailurePolicyActionIgnore,
+					OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+				},
+			}},
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels},
 				Spec: corev1.PodSpec{

@@ -169,6 +169,31 @@ func TestVolumeWaitsForItsStorage(t *testing.T) {
 	g.Expect(vol.Status.Path).To(Equal("/exports/later/e2e.vol.nostorage/scratch"))
 }
 
+// A directory Job that fails (here: an export that refuses it; the simulated cluster fails
+// helper pods on the server nfs.unreachable.invalid with exit code 1) is the condition
+// DirectoryFailed with the Job's own reason, and no PersistentVolume is made.
+func TestFailedDirectoryJobIsReportedWithItsReason(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := workspace(t, "e2e.vol.fail")
+	st := nfsStorage(t, "e2e.nfs.fail", "nfs.unreachable.invalid", "/exports/fail")
+	vol := newVolume(ns, "broken", st.Name)
+	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
+
+	cond := expectVolumeReason(g, vol, doradev1.ReasonDirectoryFailed, "the failed Job should be reported")
+	job := storage.JobName(storage.JobMkdir, "broken")
+	g.Expect(cond.Message).To(ContainSubstring("Job "+job+" failed (PodFailurePolicy)"), "the Job's own reason")
+	g.Expect(cond.Message).To(ContainSubstring("exit code 1"))
+	g.Expect(cond.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/" + job))
+	g.Expect(cond.Message).To(HaveSuffix("delete the Job to try again"))
+	dirCond := meta.FindStatusCondition(vol.Status.Conditions, doradev1.VolumeDirectoryReady)
+	g.Expect(dirCond).NotTo(BeNil())
+	g.Expect(dirCond.Reason).To(Equal(doradev1.ReasonDirectoryFailed))
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: storage.PersistentVolumeName(ns, "broken")}, &corev1.PersistentVolume{})).
+		To(Satisfy(apierrors.IsNotFound), "no PV for a directory that does not exist")
+	expectEvent(g, ns, "broken", doradev1.ReasonDirectoryFailed)
+}
+
 // A PersistentVolume of the name a volume needs, made by someone else, is reported and left
 // untouched.
 func TestPersistentVolumeNameClashIsReportedNotTakenOver(t *testing.T) {
