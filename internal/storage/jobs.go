@@ -54,13 +54,14 @@ func JobName(kind, volume string) string {
 
 // MkdirJob creates dir (and its parents) on the export, writable by everyone as NFS
 // provisioners do, since workloads run as whatever user their image says. It mounts the
-// export root, so it works before the directory exists, and running it again changes
-// nothing.
+// export root, so it works before the directory exists; a directory that exists is left as
+// it is, so running it again changes nothing.
 func MkdirJob(in JobInputs, dir Directory) (*batchv1.Job, error) {
 	if err := checkRel(dir); err != nil {
 		return nil, err
 	}
-	script := `mkdir -p "$DIR" && chmod 0777 "$DIR"`
+	// Only a directory it makes is opened to everyone: one that exists keeps its modes.
+	script := `[ -d "$DIR" ] || { mkdir -p "$DIR" && chmod 0777 "$DIR"; }`
 	return helperJob(in, JobMkdir, script,
 		[]corev1.EnvVar{{Name: "DIR", Value: path.Join(exportMount, dir.Rel)}},
 		[]nfsMount{{name: "export", dir: dir, at: exportMount}}), nil

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -101,7 +102,14 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if vol.DeletionTimestamp != nil {
-		return ctrl.Result{}, r.finalize(ctx, vol)
+		if err := r.finalize(ctx, vol); err != nil {
+			return ctrl.Result{}, err
+		}
+		if c := meta.FindStatusCondition(vol.Status.Conditions, doradev1.ConditionReady); c != nil && c.Reason == doradev1.ReasonDeleteFailed {
+			// A Job of the rmdir name may not be ours: its going may never reach us.
+			return ctrl.Result{RequeueAfter: clashRetry}, nil
+		}
+		return ctrl.Result{}, nil
 	}
 	if err := finalizers.Ensure(ctx, r.client, vol, doradev1.FinalizerVolume); err != nil {
 		return ctrl.Result{}, err
@@ -112,8 +120,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	result := ctrl.Result{}
-	if obs.clash != "" {
-		// What clashes is not ours, so its going may never reach us: look again.
+	if obs.clash != "" || obs.shareClash || obs.dirState == dirFailed {
+		// What clashes is not ours (nor a Job of our name that is not), so its going may
+		// never reach us: look again.
 		result.RequeueAfter = clashRetry
 	}
 	before := vol.Status.DeepCopy()
@@ -156,12 +165,12 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 			return obs, nil, nil
 		}
 	}
-	dir, err := r.directoryOf(ctx, vol, st)
+	dir, invalid, err := r.directoryOf(ctx, vol, st)
 	if err != nil {
 		return obs, nil, err
 	}
 	if dir == nil {
-		obs.invalid = fmt.Sprintf("no directory can be made for this volume on Storage %s", st.Name)
+		obs.invalid = invalid
 		return obs, nil, nil
 	}
 	obs.dir = dir
@@ -191,27 +200,41 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 	if obs.claim, obs.clash, err = r.ensureClaim(ctx, vol); err != nil || obs.clash != "" {
 		return obs, doneJob, err
 	}
-	return obs, doneJob, r.syncShares(ctx, vol, *dir)
+	obs.shareClash, err = r.syncShares(ctx, vol, *dir)
+	return obs, doneJob, err
 }
 
 // directoryOf is the volume's directory on st: the one its status recorded once it was
-// made, or else <mountpath>/<workspace>/<volume>[/<subpath>]. nil when the volume's names
-// make no directory.
-func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *doradev1.Storage) (*storage.Directory, error) {
+// made, or else <mountpath>/<workspace>/<volume>[/<subpath>]. When there is none, invalid
+// says why.
+func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *doradev1.Storage) (dir *storage.Directory, invalid string, err error) {
 	if meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady) {
-		if dir, ok := storage.DirectoryAt(st, vol.Status.Server, vol.Status.Path); ok {
-			return &dir, nil
+		recorded, ok := recordedDirectory(st, vol)
+		if !ok {
+			return nil, fmt.Sprintf("the volume's directory %s:%s is not on Storage %s as it is now (was the Storage replaced?); the volume cannot follow it: copy the data and recreate the volume",
+				vol.Status.Server, vol.Status.Path, st.Name), nil
 		}
+		return &recorded, "", nil
 	}
 	workspace, err := r.workspaceOf(ctx, vol.Namespace)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	dir, err := storage.VolumeDirectory(st, workspace, vol)
+	computed, err := storage.VolumeDirectory(st, workspace, vol)
 	if err != nil {
-		return nil, nil
+		return nil, err.Error(), nil
 	}
-	return &dir, nil
+	return &computed, "", nil
+}
+
+// recordedDirectory is the directory the volume's status recorded, when st holds it and it
+// is the volume's: it ends in <volume>[/<subpath>].
+func recordedDirectory(st *doradev1.Storage, vol *doradev1.Volume) (storage.Directory, bool) {
+	dir, ok := storage.DirectoryAt(st, vol.Status.Server, vol.Status.Path)
+	if !ok || !strings.HasSuffix("/"+dir.Rel, "/"+path.Join(vol.Name, vol.Spec.Subpath)) {
+		return storage.Directory{}, false
+	}
+	return dir, true
 }
 
 // workspaceOf is the workspace a namespace belongs to (its dora.dev/workspace label); a
@@ -323,6 +346,14 @@ func (r *Reconciler) ensurePersistentVolume(ctx context.Context, b storage.Bindi
 		return fmt.Sprintf("PersistentVolume %s exists and is not this volume's (it is not for %s:%s); it is left untouched: an administrator must delete or rename it",
 			name, b.Dir.Server, b.Dir.Path()), nil
 	}
+	if pv.Spec.NFS.ReadOnly != b.ReadOnly && pv.Status.Phase != corev1.VolumeBound {
+		// Made when the volume's sharing said otherwise, and no claim holds it: replace it.
+		// (One a claim holds keeps its mode until that claim goes with its workloads.)
+		if err := r.client.Delete(ctx, pv); err != nil && !apierrors.IsNotFound(err) {
+			return "", fmt.Errorf("replacing PersistentVolume %s: %w", name, err)
+		}
+		return "", nil
+	}
 	if pv.Status.Phase == corev1.VolumeReleased && pv.Spec.ClaimRef != nil && pv.Spec.ClaimRef.UID != "" {
 		// The claim it was bound to is gone; bind it ahead to the claim of the same name.
 		patch := client.MergeFrom(pv.DeepCopy())
@@ -364,11 +395,11 @@ func (r *Reconciler) ensureClaim(ctx context.Context, vol *doradev1.Volume) (*co
 
 // syncShares grants the claims other workspaces made for this volume: each gets its own
 // PersistentVolume on the same directory. PersistentVolumes whose claim is gone go too.
-func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) error {
+func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (clashed bool, err error) {
 	self := client.ObjectKeyFromObject(vol)
 	claims := &corev1.PersistentVolumeClaimList{}
 	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(self)}); err != nil {
-		return fmt.Errorf("listing claims for volume %s: %w", self, err)
+		return false, fmt.Errorf("listing claims for volume %s: %w", self, err)
 	}
 	wanted := map[string]bool{}
 	var errs []error
@@ -395,12 +426,13 @@ func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir s
 		case err != nil:
 			errs = append(errs, err)
 		case clash != "":
+			clashed = true
 			r.recorder.Eventf(vol, claim, corev1.EventTypeWarning, doradev1.ReasonNameClash, "ShareVolume", "%s", clash)
 		}
 	}
 	pvs, err := r.persistentVolumesOf(ctx, vol)
 	if err != nil {
-		return err
+		return clashed, err
 	}
 	for _, pv := range pvs {
 		ref := pv.Spec.ClaimRef
@@ -412,7 +444,7 @@ func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir s
 			errs = append(errs, fmt.Errorf("deleting PersistentVolume %s: %w", pv.Name, err))
 		}
 	}
-	return errors.Join(errs...)
+	return clashed, errors.Join(errs...)
 }
 
 // persistentVolumesOf lists the PersistentVolumes made for vol's directory.
@@ -515,20 +547,29 @@ func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (di
 	case err != nil:
 		return nil, "", err
 	}
-	found, ok := storage.DirectoryAt(st, vol.Status.Server, vol.Status.Path)
+	found, ok := recordedDirectory(st, vol)
 	if !ok {
 		return nil, "Storage " + vol.Spec.Storage + " does not hold that directory", nil
 	}
+	going, why, err := r.workspaceGoing(ctx, vol.Namespace)
+	if err != nil || !going {
+		return &found, "", err
+	}
+	// The workspace is going: a removal already under way is finished, whatever happened
+	// since it started (the cache may not have seen its Job yet); none is started, and one
+	// that failed is not tried again.
 	job := &batchv1.Job{}
-	err = r.client.Get(ctx, client.ObjectKey{Namespace: vol.Namespace, Name: storage.JobName(storage.JobRmdir, vol.Name)}, job)
+	key := client.ObjectKey{Namespace: vol.Namespace, Name: storage.JobName(storage.JobRmdir, vol.Name)}
+	err = r.client.Get(ctx, key, job)
+	if apierrors.IsNotFound(err) {
+		err = r.reader.Get(ctx, key, job)
+	}
 	if err == nil && metav1.IsControlledBy(job, vol) {
-		// A removal under way is finished, whatever happened since it started.
-		return &found, "", nil
+		if outcome, _ := storage.Outcome(job); outcome != storage.JobFailed {
+			return &found, "", nil
+		}
 	}
-	if going, why, err := r.workspaceGoing(ctx, vol.Namespace); err != nil || going {
-		return nil, why, err
-	}
-	return &found, "", nil
+	return nil, why, client.IgnoreNotFound(err)
 }
 
 // removeData runs the rmdir Job and reports when it has succeeded.
@@ -559,23 +600,37 @@ func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir s
 	return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleting, "a Job is removing "+where))
 }
 
-// sameWork reports whether a helper Job does what want would: same command, environment and
-// mounts.
+// sameWork reports whether a helper Job does what want would: the same command, the same
+// values of the variables want sets, and the same NFS exports under the same names. What
+// others add (a sidecar, an injected variable or volume) does not count.
 func sameWork(job, want *batchv1.Job) bool {
 	a, b := job.Spec.Template.Spec, want.Spec.Template.Spec
-	if len(a.Containers) != 1 || len(a.Volumes) != len(b.Volumes) {
+	ca := containerNamed(a.Containers, b.Containers[0].Name)
+	if ca == nil || !slices.Equal(ca.Command, b.Containers[0].Command) {
 		return false
 	}
-	if !apiequality.Semantic.DeepEqual(a.Containers[0].Env, b.Containers[0].Env) ||
-		!apiequality.Semantic.DeepEqual(a.Containers[0].Command, b.Containers[0].Command) {
-		return false
+	for _, env := range b.Containers[0].Env {
+		i := slices.IndexFunc(ca.Env, func(e corev1.EnvVar) bool { return e.Name == env.Name })
+		if i < 0 || ca.Env[i].Value != env.Value {
+			return false
+		}
 	}
-	for i := range a.Volumes {
-		if !apiequality.Semantic.DeepEqual(a.Volumes[i].NFS, b.Volumes[i].NFS) {
+	for _, vol := range b.Volumes {
+		i := slices.IndexFunc(a.Volumes, func(v corev1.Volume) bool { return v.Name == vol.Name })
+		if i < 0 || !apiequality.Semantic.DeepEqual(a.Volumes[i].NFS, vol.NFS) {
 			return false
 		}
 	}
 	return true
+}
+
+func containerNamed(containers []corev1.Container, name string) *corev1.Container {
+	for i := range containers {
+		if containers[i].Name == name {
+			return &containers[i]
+		}
+	}
+	return nil
 }
 
 // workspaceGoing reports whether the namespace, or the workspace that owns it, is being

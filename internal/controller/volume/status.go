@@ -39,6 +39,9 @@ type observation struct {
 	dirMessage string
 	// clash says which PersistentVolume or claim of the volume's names is someone else's.
 	clash string
+	// shareClash: a PersistentVolume another workspace's claim needs is someone else's
+	// (reported by an event on the volume).
+	shareClash bool
 	// claim is the volume's claim, once made.
 	claim *corev1.PersistentVolumeClaim
 }
