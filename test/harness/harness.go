@@ -7,8 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -64,6 +69,17 @@ func Start(opts simcluster.Options, zone string) (*Env, error) {
 
 // StartManager starts a manager (again, after StopManager), as a restarted pod would.
 func (e *Env) StartManager() error {
+	addr := net.JoinHostPort(e.Cluster.Webhook.LocalServingHost, strconv.Itoa(e.Cluster.Webhook.LocalServingPort))
+	// The last manager's webhook server may still be letting go of its port.
+	if err := waitFor(func() bool {
+		l, err := net.Listen("tcp", addr)
+		if err == nil {
+			_ = l.Close()
+		}
+		return err == nil
+	}); err != nil {
+		return fmt.Errorf("the webhook port %s stayed in use: %w", addr, err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr, err := manager.New(ctx, e.Cluster.Config, manager.Options{
 		Zone:                e.zone,
@@ -82,7 +98,23 @@ func (e *Env) StartManager() error {
 	e.cancelManager = cancel
 	e.managerErr = make(chan error, 1)
 	go func() { e.managerErr <- mgr.Start(ctx) }()
+	// Objects of every Dora kind pass its webhooks: return once they are served.
+	if err := waitFor(func() bool {
+		conn, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			_ = conn.Close()
+		}
+		return err == nil
+	}); err != nil {
+		return errors.Join(fmt.Errorf("the webhook server did not listen on %s: %w", addr, err), e.StopManager())
+	}
 	return nil
+}
+
+// waitFor polls done every 50 ms for up to 30 s.
+func waitFor(done func() bool) error {
+	return wait.PollUntilContextTimeout(context.Background(), 50*time.Millisecond, 30*time.Second, true,
+		func(context.Context) (bool, error) { return done(), nil })
 }
 
 // StopManager stops the manager at once, wherever it is, and waits until it has stopped.
