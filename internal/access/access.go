@@ -6,7 +6,6 @@ package access
 
 import (
 	"context"
-	"fmt"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 )
@@ -39,16 +38,3 @@ func (SharedWriters) MountVolume(_ context.Context, _ string, vol *doradev1.Volu
 
 // Default is the policy the manager uses.
 var Default VolumePolicy = SharedWriters{}
-
-// Func adapts a function to VolumePolicy, for tests and for policies built from parts.
-type Func func(ctx context.Context, namespace string, vol *doradev1.Volume) (Decision, error)
-
-// MountVolume implements VolumePolicy.
-func (f Func) MountVolume(ctx context.Context, namespace string, vol *doradev1.Volume) (Decision, error) {
-	return f(ctx, namespace, vol)
-}
-
-// Denied is a refusal with a reason naming the volume.
-func Denied(namespace string, vol *doradev1.Volume, why string) Decision {
-	return Decision{Reason: fmt.Sprintf("workloads of namespace %s may not mount volume %s/%s: %s", namespace, vol.Namespace, vol.Name, why)}
-}

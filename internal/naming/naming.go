@@ -91,9 +91,10 @@ func isLabel(s string) bool {
 // maxLabel is the longest a DNS label or a label value may be.
 const maxLabel = 63
 
-// hashSuffix is a short hash of s, the part of a shortened name that keeps it apart from every
+// ShortHash is eight hex digits of the SHA-256 of s: the part of a shortened or derived name
+// that keeps it apart from every
 // other name shortened to the same first characters.
-func hashSuffix(s string) string {
+func ShortHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:4])
 }
@@ -106,7 +107,7 @@ func WorkloadLabelValue(name string) string {
 	if isLabelValue(name) {
 		return name
 	}
-	suffix := hashSuffix(name)
+	suffix := ShortHash(name)
 	head := name
 	if limit := maxLabel - len(suffix) - 1; len(head) > limit {
 		head = head[:limit]
@@ -182,7 +183,7 @@ func dnsLabel(s string, maxLen int, letterFirst bool) string {
 	}
 	value := strings.Trim(b.String(), "-")
 	if value == "" {
-		value = hashSuffix(s)
+		value = ShortHash(s)
 	}
 	if letterFirst && (value[0] < 'a' || value[0] > 'z') {
 		value = "w-" + value
@@ -190,7 +191,7 @@ func dnsLabel(s string, maxLen int, letterFirst bool) string {
 	if len(value) <= maxLen {
 		return value
 	}
-	suffix := hashSuffix(s)
+	suffix := ShortHash(s)
 	head := strings.TrimRight(value[:maxLen-len(suffix)-1], "-")
 	return head + "-" + suffix
 }
@@ -202,7 +203,7 @@ func WithSuffix(name, suffix string) string {
 	if len(name)+len(suffix) <= maxObjectName {
 		return name + suffix
 	}
-	hash := hashSuffix(name)
+	hash := ShortHash(name)
 	cut := min(max(maxObjectName-len(suffix)-len(hash)-1, 0), len(name))
 	head := strings.TrimRight(name[:cut], "-.")
 	if head == "" {

@@ -89,11 +89,11 @@ func TestWorkloadLabelValue(t *testing.T) {
 	}{
 		"a name that is a label value is kept":      {in: "blue.red", want: "blue.red"},
 		"63 characters are kept":                    {in: strings.Repeat("x", 63), want: strings.Repeat("x", 63)},
-		"a longer name is cut and hashed":           {in: long, want: strings.Repeat("a", 54) + "-" + hashSuffix(long)},
-		"the cut never ends on a dot or a dash":     {in: strings.Repeat("a", 53) + ".-" + strings.Repeat("b", 20), want: strings.Repeat("a", 53) + "-" + hashSuffix(strings.Repeat("a", 53)+".-"+strings.Repeat("b", 20))},
-		"characters no label takes become dashes":   {in: "blue red", want: "blue-red-" + hashSuffix("blue red")},
-		"nothing usable leaves the hash alone":      {in: "€€€", want: hashSuffix("€€€")},
-		"an empty name is not a label value either": {in: "", want: hashSuffix("")},
+		"a longer name is cut and hashed":           {in: long, want: strings.Repeat("a", 54) + "-" + ShortHash(long)},
+		"the cut never ends on a dot or a dash":     {in: strings.Repeat("a", 53) + ".-" + strings.Repeat("b", 20), want: strings.Repeat("a", 53) + "-" + ShortHash(strings.Repeat("a", 53)+".-"+strings.Repeat("b", 20))},
+		"characters no label takes become dashes":   {in: "blue red", want: "blue-red-" + ShortHash("blue red")},
+		"nothing usable leaves the hash alone":      {in: "€€€", want: ShortHash("€€€")},
+		"an empty name is not a label value either": {in: "", want: ShortHash("")},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -129,10 +129,10 @@ func TestDNSLabel(t *testing.T) {
 		"runs of other characters become one dash":   {in: "a_.b  c", maxLen: 63, want: "a-b-c"},
 		"dashes at both ends go":                     {in: "-a.b-", maxLen: 63, want: "a-b"},
 		"a leading digit is fine for a hostname":     {in: "1st", maxLen: 63, want: "1st"},
-		"a longer one is cut and ends in a hash":     {in: long, maxLen: 40, want: "very-long-workload-very-long-wo-" + hashSuffix(long)},
-		"the limit is at most 63":                    {in: long, maxLen: 100, want: "very-long-workload-very-long-workload-very-long-worklo-" + hashSuffix(long)},
-		"the limit is at least 12":                   {in: "abcdefghijklmnop", maxLen: 3, want: "abc-" + hashSuffix("abcdefghijklmnop")},
-		"nothing usable gives the hash of the input": {in: "€€€", maxLen: 63, want: hashSuffix("€€€")},
+		"a longer one is cut and ends in a hash":     {in: long, maxLen: 40, want: "very-long-workload-very-long-wo-" + ShortHash(long)},
+		"the limit is at most 63":                    {in: long, maxLen: 100, want: "very-long-workload-very-long-workload-very-long-worklo-" + ShortHash(long)},
+		"the limit is at least 12":                   {in: "abcdefghijklmnop", maxLen: 3, want: "abc-" + ShortHash("abcdefghijklmnop")},
+		"nothing usable gives the hash of the input": {in: "€€€", maxLen: 63, want: ShortHash("€€€")},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -155,8 +155,8 @@ func TestDNS1035Label(t *testing.T) {
 		"a name starting with a letter is kept": {in: "blue-red-0-first", want: "blue-red-0-first"},
 		"dots become dashes":                    {in: "blue.red-1-8008", want: "blue-red-1-8008"},
 		"a leading digit gets w-":               {in: "3d.render-0-http", want: "w-3d-render-0-http"},
-		"a hash starting with a letter is kept": {in: "€", want: hashSuffix("€")},          // c4cc90ed
-		"a hash starting with a digit gets w-":  {in: "€€", want: "w-" + hashSuffix("€€")}, // 3ea027bc
+		"a hash starting with a letter is kept": {in: "€", want: ShortHash("€")},          // c4cc90ed
+		"a hash starting with a digit gets w-":  {in: "€€", want: "w-" + ShortHash("€€")}, // 3ea027bc
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -186,9 +186,9 @@ func TestWithSuffix(t *testing.T) {
 	}{
 		"short names just take the suffix": {name: "blue.red", suffix: "-1", want: "blue.red-1"},
 		"253 characters in all still fit":  {name: strings.Repeat("a", 251), suffix: "-1", want: strings.Repeat("a", 251) + "-1"},
-		"a longer name is cut and hashed":  {name: long, suffix: "-12", want: strings.Repeat("a", 241) + "-" + hashSuffix(long) + "-12"},
-		"the cut never ends on a dot or -": {name: strings.Repeat("a", 240) + ".-" + strings.Repeat("b", 20), suffix: "-0", want: strings.Repeat("a", 240) + "-" + hashSuffix(strings.Repeat("a", 240)+".-"+strings.Repeat("b", 20)) + "-0"},
-		"an absurd suffix leaves the hash": {name: long, suffix: "-" + strings.Repeat("9", 250), want: hashSuffix(long) + "-" + strings.Repeat("9", 250)},
+		"a longer name is cut and hashed":  {name: long, suffix: "-12", want: strings.Repeat("a", 241) + "-" + ShortHash(long) + "-12"},
+		"the cut never ends on a dot or -": {name: strings.Repeat("a", 240) + ".-" + strings.Repeat("b", 20), suffix: "-0", want: strings.Repeat("a", 240) + "-" + ShortHash(strings.Repeat("a", 240)+".-"+strings.Repeat("b", 20)) + "-0"},
+		"an absurd suffix leaves the hash": {name: long, suffix: "-" + strings.Repeat("9", 250), want: ShortHash(long) + "-" + strings.Repeat("9", 250)},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -49,7 +49,7 @@ type JobInputs struct {
 // JobName is the helper Job of kind for a volume: <kind>-<volume as a DNS label>-<hash>,
 // short enough for the job-name label of its pods, and distinct for blue.red and blue-red.
 func JobName(kind, volume string) string {
-	return naming.DNSLabel(kind+"-"+volume, 54) + "-" + shortHash(volume)
+	return naming.DNSLabel(kind+"-"+volume, 54) + "-" + naming.ShortHash(volume)
 }
 
 // MkdirJob creates dir (and its parents) on the export, writable by everyone as NFS

@@ -4,8 +4,6 @@
 package storage
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"strings"
@@ -208,10 +206,4 @@ func Claim(source, claim types.NamespacedName) *corev1.PersistentVolumeClaim {
 // ReachesDirectory reports whether pv is an NFS PersistentVolume made for source.
 func ReachesDirectory(pv *corev1.PersistentVolume, source types.NamespacedName) bool {
 	return pv.Annotations[doradev1.AnnotationSourceVolume] == SourceKey(source) && pv.Spec.NFS != nil
-}
-
-// shortHash is eight hex digits of s.
-func shortHash(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:4])
 }

@@ -100,23 +100,7 @@ func TestWorkspaceValidator(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := WorkspaceValidator{Reader: workspaces(t, tc.existing...)}
 			resp := v.Handle(context.Background(), workspaceRequest(t, tc.op, tc.cloneFrom))
-			if len(tc.want) == 0 {
-				if !resp.Allowed {
-					t.Fatalf("refused: %s", resp.Result.Message)
-				}
-				return
-			}
-			if resp.Allowed {
-				t.Fatal("allowed, want refused")
-			}
-			if resp.Result.Code != http.StatusForbidden {
-				t.Errorf("code = %d, want %d", resp.Result.Code, http.StatusForbidden)
-			}
-			for _, piece := range tc.want {
-				if !strings.Contains(resp.Result.Message, piece) {
-					t.Errorf("message %q does not contain %q", resp.Result.Message, piece)
-				}
-			}
+			expectVerdict(t, resp, tc.want)
 		})
 	}
 }

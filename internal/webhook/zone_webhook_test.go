@@ -114,23 +114,7 @@ func TestZoneValidator(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			v := ZoneValidator{Zone: tc.managerZone}
 			resp := v.Handle(context.Background(), zoneRequest(t, tc.op, tc.kind, tc.namespace, "hello", tc.zone, tc.oldZone))
-			if len(tc.want) == 0 {
-				if !resp.Allowed {
-					t.Fatalf("refused: %s", resp.Result.Message)
-				}
-				return
-			}
-			if resp.Allowed {
-				t.Fatal("allowed, want refused")
-			}
-			if resp.Result.Code != http.StatusForbidden {
-				t.Errorf("code = %d, want %d", resp.Result.Code, http.StatusForbidden)
-			}
-			for _, piece := range tc.want {
-				if !strings.Contains(resp.Result.Message, piece) {
-					t.Errorf("message %q does not contain %q", resp.Result.Message, piece)
-				}
-			}
+			expectVerdict(t, resp, tc.want)
 		})
 	}
 }
@@ -143,5 +127,28 @@ func TestZoneValidatorRejectsUndecodableObject(t *testing.T) {
 	resp := ZoneValidator{Zone: "dc-rov-01"}.Handle(context.Background(), req)
 	if resp.Allowed || resp.Result.Code != http.StatusBadRequest {
 		t.Fatalf("allowed=%v code=%d, want refused with %d", resp.Allowed, resp.Result.Code, http.StatusBadRequest)
+	}
+}
+
+// expectVerdict checks an admission response: allowed when want is empty, else refused as
+// Forbidden with a message holding every piece of want.
+func expectVerdict(t *testing.T, resp admission.Response, want []string) {
+	t.Helper()
+	if len(want) == 0 {
+		if !resp.Allowed {
+			t.Fatalf("refused: %s", resp.Result.Message)
+		}
+		return
+	}
+	if resp.Allowed {
+		t.Fatal("allowed, want refused")
+	}
+	if resp.Result.Code != http.StatusForbidden {
+		t.Errorf("code = %d, want %d", resp.Result.Code, http.StatusForbidden)
+	}
+	for _, piece := range want {
+		if !strings.Contains(resp.Result.Message, piece) {
+			t.Errorf("message %q does not contain %q", resp.Result.Message, piece)
+		}
 	}
 }

@@ -8,7 +8,8 @@ import (
 
 // SpecOrDeletion lets through creations, deletions, and updates that change the spec (the
 // generation), start a deletion or change the finalizers; not status writes, which the
-// controllers make themselves.
+// controllers make themselves. Creations, deletions and generic events pass through the
+// embedded predicate.Funcs, which lets everything through.
 type SpecOrDeletion struct{ predicate.Funcs }
 
 // Update implements predicate.Predicate.
@@ -17,12 +18,3 @@ func (SpecOrDeletion) Update(e event.UpdateEvent) bool {
 		(e.ObjectOld.GetDeletionTimestamp() == nil) != (e.ObjectNew.GetDeletionTimestamp() == nil) ||
 		len(e.ObjectOld.GetFinalizers()) != len(e.ObjectNew.GetFinalizers())
 }
-
-// Create implements predicate.Predicate.
-func (SpecOrDeletion) Create(event.CreateEvent) bool { return true }
-
-// Delete implements predicate.Predicate.
-func (SpecOrDeletion) Delete(event.DeleteEvent) bool { return true }
-
-// Generic implements predicate.Predicate.
-func (SpecOrDeletion) Generic(event.GenericEvent) bool { return true }

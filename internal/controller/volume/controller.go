@@ -49,7 +49,6 @@ const (
 const (
 	EventDataKept    = "DataKept"
 	EventDataRemoved = "DataRemoved"
-	EventShared      = "Shared"
 )
 
 // clashRetry is how often a volume whose names are taken by someone else looks again.
@@ -216,7 +215,7 @@ func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *
 		}
 		return &recorded, "", nil
 	}
-	workspace, err := r.workspaceOf(ctx, vol.Namespace)
+	workspace, err := workspaceOf(ctx, r.client, r.reader, vol.Namespace)
 	if err != nil {
 		return nil, "", err
 	}
@@ -241,11 +240,11 @@ func recordedDirectory(st *doradev1.Storage, vol *doradev1.Volume) (storage.Dire
 // namespace of no workspace stands for itself. A namespace the cache has not seen yet (a
 // workspace's, just made) is read from the API server: guessing would put the data in
 // another directory.
-func (r *Reconciler) workspaceOf(ctx context.Context, namespace string) (string, error) {
+func workspaceOf(ctx context.Context, cached client.Client, reader client.Reader, namespace string) (string, error) {
 	ns := &corev1.Namespace{}
-	err := r.client.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+	err := cached.Get(ctx, client.ObjectKey{Name: namespace}, ns)
 	if apierrors.IsNotFound(err) {
-		err = r.reader.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+		err = reader.Get(ctx, client.ObjectKey{Name: namespace}, ns)
 	}
 	if err != nil {
 		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
@@ -718,7 +717,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 	if err != nil {
 		return err
 	}
-	return (&StorageReconciler{client: r.client}).SetupWithManager(mgr)
+	return (&StorageReconciler{client: r.client, reader: r.reader}).SetupWithManager(mgr)
 }
 
 // sourceVolume maps a claim or PersistentVolume to the Volume whose directory it reaches.

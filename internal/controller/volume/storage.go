@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 
-	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -33,6 +32,7 @@ const (
 // an older one, and holds a Storage that is being deleted until its volumes are gone.
 type StorageReconciler struct {
 	client client.Client
+	reader client.Reader
 }
 
 // Reconcile writes the storage's status and manages its finalizer.
@@ -58,10 +58,10 @@ func (r *StorageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 
 	names := make([]string, 0, len(vols.Items))
 	for _, v := range vols.Items {
-		ws := v.Namespace
-		ns := &corev1.Namespace{}
-		if err := r.client.Get(ctx, client.ObjectKey{Name: v.Namespace}, ns); err == nil && ns.Labels[doradev1.LabelWorkspace] != "" {
-			ws = ns.Labels[doradev1.LabelWorkspace]
+		ws, err := workspaceOf(ctx, r.client, r.reader, v.Namespace)
+		if err != nil {
+			// The list is for people; a namespace that cannot be read stands for itself.
+			ws = v.Namespace
 		}
 		names = append(names, ws+"/"+v.Name)
 	}

@@ -2,14 +2,11 @@ package workload
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -28,12 +25,11 @@ func ClaimName(workloadNamespace string, v doradev1.WorkloadVolume) string {
 	if ws == "" || naming.WorkspaceNamespace(ws) == workloadNamespace {
 		return v.Name
 	}
-	sum := sha256.Sum256([]byte(ws + "/" + v.Name))
 	base := strings.Trim(naming.WorkspaceNamespace(ws)+"."+v.Name, ".-")
 	if len(base) > 200 {
 		base = base[:200]
 	}
-	return "shared." + base + "." + hex.EncodeToString(sum[:4])
+	return "shared." + base + "." + naming.ShortHash(ws+"/"+v.Name)
 }
 
 func volumeWorkspace(v doradev1.WorkloadVolume) string {
@@ -112,9 +108,15 @@ func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) 
 				phase = corev1.ClaimPending
 			}
 			problems = append(problems, fmt.Sprintf("claim %s for volume %s is %s, not Bound", claim.ClaimName, v.Name, phase))
-		case !own && !metav1.IsControlledBy(pvc, wl) && !hasOwner(pvc, wl):
-			if err := r.addOwner(ctx, pvc, wl); err != nil {
+		case !own:
+			owned, err := controllerutil.HasOwnerReference(pvc.OwnerReferences, wl, r.client.Scheme())
+			if err != nil {
 				return nil, nil, err
+			}
+			if !owned {
+				if err := r.addOwner(ctx, pvc, wl); err != nil {
+					return nil, nil, err
+				}
 			}
 		}
 	}
@@ -135,15 +137,6 @@ func (r *Reconciler) requestClaim(ctx context.Context, wl *doradev1.Workload, so
 		return fmt.Errorf("requesting claim %s for volume %s: %w", name, source, err)
 	}
 	return nil
-}
-
-func hasOwner(obj metav1.Object, owner metav1.Object) bool {
-	for _, ref := range obj.GetOwnerReferences() {
-		if ref.UID == owner.GetUID() {
-			return true
-		}
-	}
-	return false
 }
 
 // addOwner makes wl one more owner of a shared claim, so that the claim stays while any

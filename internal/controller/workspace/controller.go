@@ -190,47 +190,39 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 // being taken down or cloned, and to the clones of that workspace that are still running:
 // those wait on the objects of their namespace or of their source.
 func (r *Reconciler) busyWorkspaces(ctx context.Context, obj client.Object) []reconcile.Request {
-	var reqs []reconcile.Request
-	for _, index := range []string{IndexNamespaceName, IndexCloneSource} {
-		list := &doradev1.WorkspaceList{}
-		if err := r.client.List(ctx, list, client.MatchingFields{index: obj.GetNamespace()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Listing workspaces for an object", "object", klog.KObj(obj))
-			return nil
-		}
-		for _, ws := range list.Items {
-			cloning := ws.Spec.CloneFrom != "" && (ws.Status.Clone == nil || ws.Status.Clone.Phase == doradev1.CloneRunning)
-			if ws.DeletionTimestamp != nil && index == IndexNamespaceName || cloning {
-				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: ws.Name}})
-			}
-		}
+	cloning := func(ws *doradev1.Workspace) bool {
+		return ws.Spec.CloneFrom != "" && (ws.Status.Clone == nil || ws.Status.Clone.Phase == doradev1.CloneRunning)
 	}
-	return reqs
+	return append(
+		r.workspacesIndexed(ctx, IndexNamespaceName, obj.GetNamespace(), func(ws *doradev1.Workspace) bool {
+			return ws.DeletionTimestamp != nil || cloning(ws)
+		}),
+		r.workspacesIndexed(ctx, IndexCloneSource, obj.GetNamespace(), cloning)...)
 }
 
 // clonesOf maps a workspace to the workspaces that clone it (they wait for it to exist).
 func (r *Reconciler) clonesOf(ctx context.Context, obj client.Object) []reconcile.Request {
-	list := &doradev1.WorkspaceList{}
-	if err := r.client.List(ctx, list, client.MatchingFields{IndexCloneSource: naming.WorkspaceNamespace(obj.GetName())}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing clones of a workspace", "workspace", obj.GetName())
-		return nil
-	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, ws := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: ws.Name}})
-	}
-	return reqs
+	return r.workspacesIndexed(ctx, IndexCloneSource, naming.WorkspaceNamespace(obj.GetName()), nil)
 }
 
 // workspacesWanting maps a namespace to the workspaces whose namespace has its name.
 func (r *Reconciler) workspacesWanting(ctx context.Context, ns client.Object) []reconcile.Request {
+	return r.workspacesIndexed(ctx, IndexNamespaceName, ns.GetName(), nil)
+}
+
+// workspacesIndexed lists the workspaces whose index holds value and that keep (all when
+// keep is nil) accepts, as requests.
+func (r *Reconciler) workspacesIndexed(ctx context.Context, index, value string, keep func(*doradev1.Workspace) bool) []reconcile.Request {
 	list := &doradev1.WorkspaceList{}
-	if err := r.client.List(ctx, list, client.MatchingFields{IndexNamespaceName: ns.GetName()}); err != nil {
-		ctrl.LoggerFrom(ctx).Error(err, "Listing workspaces for a namespace", "namespace", ns.GetName())
+	if err := r.client.List(ctx, list, client.MatchingFields{index: value}); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing workspaces", "index", index, "value", value)
 		return nil
 	}
-	reqs := make([]reconcile.Request, 0, len(list.Items))
-	for _, ws := range list.Items {
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: ws.Name}})
+	var reqs []reconcile.Request
+	for i := range list.Items {
+		if keep == nil || keep(&list.Items[i]) {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: list.Items[i].Name}})
+		}
 	}
 	return reqs
 }

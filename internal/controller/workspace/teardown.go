@@ -9,6 +9,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -65,60 +66,62 @@ func (r *Reconciler) teardown(ctx context.Context, ws *doradev1.Workspace) error
 // stopWorkloads deletes the namespace's workloads and reports, while any of them or of
 // their pods remain, the step and what it waits for.
 func (r *Reconciler) stopWorkloads(ctx context.Context, namespace string) (string, string, error) {
-	wls := &doradev1.WorkloadList{}
-	if err := r.client.List(ctx, wls, client.InNamespace(namespace)); err != nil {
-		return "", "", fmt.Errorf("listing workloads: %w", err)
-	}
-	for i := range wls.Items {
-		if wls.Items[i].DeletionTimestamp == nil {
-			if err := r.client.Delete(ctx, &wls.Items[i], client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
-				return "", "", fmt.Errorf("deleting workload %s: %w", wls.Items[i].Name, err)
-			}
-		}
+	workloads, err := r.deleteAll(ctx, &doradev1.WorkloadList{}, namespace)
+	if err != nil {
+		return "", "", err
 	}
 	pods := &corev1.PodList{}
 	if err := r.client.List(ctx, pods, client.InNamespace(namespace), client.HasLabels{doradev1.LabelWorkload}); err != nil {
 		return "", "", fmt.Errorf("listing pods: %w", err)
 	}
-	if len(wls.Items)+len(pods.Items) == 0 {
+	if workloads+len(pods.Items) == 0 {
 		return "", "", nil
 	}
 	return doradev1.ReasonStoppingWorkloads,
 		fmt.Sprintf("stopping workloads: %d workloads and %d pods remain in namespace %s (kubectl get workloads,pods -n %s)",
-			len(wls.Items), len(pods.Items), namespace, namespace), nil
+			workloads, len(pods.Items), namespace, namespace), nil
 }
 
 // removeVolumes deletes the namespace's Volumes and the claims it holds for other
 // workspaces' volumes, and reports, while any remain, the step and what it waits for.
 func (r *Reconciler) removeVolumes(ctx context.Context, namespace string) (string, string, error) {
-	vols := &doradev1.VolumeList{}
-	if err := r.client.List(ctx, vols, client.InNamespace(namespace)); err != nil {
-		return "", "", fmt.Errorf("listing volumes: %w", err)
+	volumes, err := r.deleteAll(ctx, &doradev1.VolumeList{}, namespace)
+	if err != nil {
+		return "", "", err
 	}
-	for i := range vols.Items {
-		if vols.Items[i].DeletionTimestamp == nil {
-			if err := r.client.Delete(ctx, &vols.Items[i]); err != nil && !apierrors.IsNotFound(err) {
-				return "", "", fmt.Errorf("deleting volume %s: %w", vols.Items[i].Name, err)
-			}
-		}
+	// Only the claims the manager made (the cache holds no others); the namespace's
+	// deletion takes the rest.
+	claims, err := r.deleteAll(ctx, &corev1.PersistentVolumeClaimList{}, namespace)
+	if err != nil {
+		return "", "", err
 	}
-	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.client.List(ctx, claims, client.InNamespace(namespace)); err != nil {
-		return "", "", fmt.Errorf("listing claims: %w", err)
-	}
-	for i := range claims.Items {
-		if claims.Items[i].DeletionTimestamp == nil {
-			if err := r.client.Delete(ctx, &claims.Items[i]); err != nil && !apierrors.IsNotFound(err) {
-				return "", "", fmt.Errorf("deleting claim %s: %w", claims.Items[i].Name, err)
-			}
-		}
-	}
-	if len(vols.Items)+len(claims.Items) == 0 {
+	if volumes+claims == 0 {
 		return "", "", nil
 	}
 	return doradev1.ReasonRemovingClaims,
 		fmt.Sprintf("removing volume claims: %d volumes and %d claims remain in namespace %s (kubectl get volumes,pvc -n %s says why); the data stays on the storage",
-			len(vols.Items), len(claims.Items), namespace, namespace), nil
+			volumes, claims, namespace, namespace), nil
+}
+
+// deleteAll deletes the objects of list's kind in namespace that are not already going,
+// and says how many remain (going or not). Dependents go in the background.
+func (r *Reconciler) deleteAll(ctx context.Context, list client.ObjectList, namespace string) (int, error) {
+	if err := r.client.List(ctx, list, client.InNamespace(namespace)); err != nil {
+		return 0, fmt.Errorf("listing %T: %w", list, err)
+	}
+	remaining := 0
+	err := meta.EachListItem(list, func(o runtime.Object) error {
+		obj := o.(client.Object)
+		remaining++
+		if obj.GetDeletionTimestamp() != nil {
+			return nil
+		}
+		if err := r.client.Delete(ctx, obj, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting %T %s: %w", obj, obj.GetName(), err)
+		}
+		return nil
+	})
+	return remaining, err
 }
 
 // setDeleting writes the Deleting condition when it changed.
@@ -137,7 +140,7 @@ func (r *Reconciler) setDeleting(ctx context.Context, ws *doradev1.Workspace, re
 	if err := r.client.Status().Patch(ctx, ws, client.MergeFrom(original)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if meta.FindStatusCondition(before.Conditions, doradev1.WorkspaceDeleting) == nil || meta.FindStatusCondition(before.Conditions, doradev1.WorkspaceDeleting).Reason != reason {
+	if was := meta.FindStatusCondition(before.Conditions, doradev1.WorkspaceDeleting); was == nil || was.Reason != reason {
 		r.recorder.Eventf(ws, nil, corev1.EventTypeNormal, reason, "DeleteWorkspace", "%s", message)
 	}
 	return nil
