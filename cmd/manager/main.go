@@ -11,7 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	"github.com/dora-hpc/dora-operator/internal/manager"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 func main() {
@@ -39,7 +39,7 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 100, "Requests per second the manager may send to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of requests above --kube-api-qps.")
 	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 16, "Workloads reconciled at once.")
-	flag.StringVar(&opts.HelperImage, "helper-image", storage.DefaultHelperImage, "Image of the Jobs that create, copy and remove volume directories on NFS (needs sh, mkdir, chmod, cp, rm).")
+	flag.StringVar(&opts.HelperImage, "helper-image", nfs.DefaultHelperImage, "Image of the Jobs that create, copy and remove volume directories on NFS (needs sh, mkdir, chmod, cp, rm).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

@@ -39,7 +39,7 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/manager"
 	"github.com/dora-hpc/dora-operator/internal/simcluster"
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 var (
@@ -92,7 +92,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	var pods []*corev1.Pod
 	for _, wl := range specs {
 		for i := 0; i < *replicas; i++ {
-			pod, err := workload.BuildPod(wl, int32(i), workload.PodInputs{})
+			pod, err := podspec.BuildPod(wl, int32(i), podspec.PodInputs{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -146,7 +146,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 		errs := make(chan error, *replicas)
 		for i := 0; i < *replicas; i++ {
 			go func() {
-				pod, err := workload.BuildPod(wl, int32(i), workload.PodInputs{})
+				pod, err := podspec.BuildPod(wl, int32(i), podspec.PodInputs{})
 				if err == nil {
 					err = c.Create(ctx, pod)
 				}
@@ -263,7 +263,7 @@ func watchPods(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns st
 		now := time.Now()
 		pw.count.Add(1)
 		pw.mu.Lock()
-		pw.last[pod.Annotations[workload.AnnotationWorkload]] = now
+		pw.last[pod.Annotations[podspec.AnnotationWorkload]] = now
 		pw.mu.Unlock()
 	}}); err != nil {
 		b.Fatal(err)

@@ -15,7 +15,7 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/naming"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // cloneSource makes a workspace with two volumes and a running workload that mounts one.
@@ -91,13 +91,13 @@ func TestCloneCopiesVolumesDataAndPausedWorkloads(t *testing.T) {
 		g.Expect(vol.Status.Path).NotTo(Equal(src.Status.Path))
 		g.Expect(vol.Annotations[doradev1.AnnotationClonedFrom]).To(Equal(src.Namespace + "/" + src.Name))
 
-		job, completed := jobs.job(storage.JobName(storage.JobCopy, src.Name))
+		job, completed := jobs.job(nfs.JobName(nfs.JobCopy, src.Name))
 		if job == nil {
 			// The copy may have finished before the watch started; the Job stays.
 			live := &batchv1.Job{}
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: cloneNS, Name: storage.JobName(storage.JobCopy, src.Name)}, live)).To(Succeed())
-			outcome, _ := storage.Outcome(live)
-			job, completed = live, outcome == storage.JobSucceeded
+			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: cloneNS, Name: nfs.JobName(nfs.JobCopy, src.Name)}, live)).To(Succeed())
+			outcome, _ := nfs.Outcome(live)
+			job, completed = live, outcome == nfs.JobSucceeded
 		}
 		g.Expect(completed).To(BeTrue(), "the copy Job of %s should have completed", src.Name)
 		env := job.Spec.Template.Spec.Containers[0].Env
@@ -201,6 +201,6 @@ func TestWorkspaceDeletionStopsWorkloadsThenClaimsThenNamespace(t *testing.T) {
 		err := k8sClient.Get(ctx, client.ObjectKey{Name: ns}, namespace)
 		g.Expect(apierrors.IsNotFound(err) || namespace.DeletionTimestamp != nil).To(BeTrue(), "the namespace should be going")
 	}).WithTimeout(90*time.Second).Should(Succeed(), "claims, then the namespace, then the workspace should go")
-	rm, _ := jobs.job(storage.JobName(storage.JobRmdir, "results"))
+	rm, _ := jobs.job(nfs.JobName(nfs.JobRmdir, "results"))
 	g.Expect(rm).To(BeNil(), "deleting a workspace must never remove data, whatever its volumes' reclaimPolicy")
 }

@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	workloadctrl "github.com/dora-hpc/dora-operator/internal/controller/workload"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/controller/workload"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // nfsStorage creates a Storage on its own export.
@@ -80,7 +80,7 @@ func watchJobs(t *testing.T, namespace string) *jobWatch {
 			}
 			jw.mu.Lock()
 			jw.seen[job.Name] = job.DeepCopy()
-			if outcome, _ := storage.Outcome(job); outcome == storage.JobSucceeded {
+			if outcome, _ := nfs.Outcome(job); outcome == nfs.JobSucceeded {
 				jw.completed[job.Name] = true
 			}
 			jw.mu.Unlock()
@@ -131,7 +131,7 @@ func TestVolumeIsABoundClaimOnItsNFSDirectory(t *testing.T) {
 	g.Expect(claim.Spec.VolumeName).To(Equal(pv.Name), "the claim should be bound to exactly the volume's PV")
 	g.Expect(metav1.IsControlledBy(claim, vol)).To(BeTrue())
 
-	job, completed := jobs.job(storage.JobName(storage.JobMkdir, "home"))
+	job, completed := jobs.job(nfs.JobName(nfs.JobMkdir, "home"))
 	g.Expect(job).NotTo(BeNil(), "a mkdir Job should have run")
 	g.Expect(completed).To(BeTrue(), "the mkdir Job should have completed")
 	nfs := job.Spec.Template.Spec.Volumes[0].NFS
@@ -178,7 +178,7 @@ func TestFailedDirectoryJobIsReportedWithItsReason(t *testing.T) {
 	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
 
 	cond := expectVolumeReason(g, vol, doradev1.ReasonDirectoryFailed, "the failed Job should be reported")
-	job := storage.JobName(storage.JobMkdir, "broken")
+	job := nfs.JobName(nfs.JobMkdir, "broken")
 	g.Expect(cond.Message).To(ContainSubstring("Job "+job+" failed (PodFailurePolicy)"), "the Job's own reason")
 	g.Expect(cond.Message).To(ContainSubstring("exit code 1"))
 	g.Expect(cond.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/" + job))
@@ -186,7 +186,7 @@ func TestFailedDirectoryJobIsReportedWithItsReason(t *testing.T) {
 	dirCond := meta.FindStatusCondition(vol.Status.Conditions, doradev1.VolumeDirectoryReady)
 	g.Expect(dirCond).NotTo(BeNil())
 	g.Expect(dirCond.Reason).To(Equal(doradev1.ReasonDirectoryFailed))
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: storage.PersistentVolumeName(ns, "broken")}, &corev1.PersistentVolume{})).
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: nfs.PersistentVolumeName(ns, "broken")}, &corev1.PersistentVolume{})).
 		To(Satisfy(apierrors.IsNotFound), "no PV for a directory that does not exist")
 	expectEvent(g, ns, "broken", doradev1.ReasonDirectoryFailed)
 }
@@ -199,9 +199,9 @@ func TestPersistentVolumeNameClashIsReportedNotTakenOver(t *testing.T) {
 	ns := workspace(t, "e2e.vol.clash")
 	st := nfsStorage(t, "e2e.nfs.clash", "10.20.0.3", "/exports/clash")
 	foreign := &corev1.PersistentVolume{
-		ObjectMeta: metav1.ObjectMeta{Name: storage.PersistentVolumeName(ns, "results")},
+		ObjectMeta: metav1.ObjectMeta{Name: nfs.PersistentVolumeName(ns, "results")},
 		Spec: corev1.PersistentVolumeSpec{
-			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: storage.NominalCapacity},
+			Capacity:                      corev1.ResourceList{corev1.ResourceStorage: nfs.NominalCapacity},
 			AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
 			PersistentVolumeSource:        corev1.PersistentVolumeSource{NFS: &corev1.NFSVolumeSource{Server: "elsewhere", Path: "/other"}},
 			PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
@@ -305,7 +305,7 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	g.Expect(k8sClient.Create(ctx, wl)).To(Succeed())
 	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "the workload should run once its claims are bound")
 
-	claimName := workloadctrl.ClaimName(user, wl.Spec.Volumes[0])
+	claimName := workload.ClaimName(user, wl.Spec.Volumes[0])
 	claim := &corev1.PersistentVolumeClaim{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: claimName}, claim)).To(Succeed())
 	g.Expect(claim.Status.Phase).To(Equal(corev1.ClaimBound))
@@ -319,7 +319,7 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	g.Expect(shared.Spec.NFS.ReadOnly).To(BeTrue(), "another workspace's PV is read-only at the NFS level unless the volume invites writers")
 	g.Expect(own.Spec.NFS.ReadOnly).To(BeFalse())
 	scratchClaim := &corev1.PersistentVolumeClaim{}
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: workloadctrl.ClaimName(user, wl.Spec.Volumes[1])}, scratchClaim)).To(Succeed())
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: workload.ClaimName(user, wl.Spec.Volumes[1])}, scratchClaim)).To(Succeed())
 	scratchPV := &corev1.PersistentVolume{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: scratchClaim.Spec.VolumeName}, scratchPV)).To(Succeed())
 	g.Expect(scratchPV.Spec.NFS.ReadOnly).To(BeFalse(), "sharedWriters lets other workspaces write")
@@ -328,7 +328,7 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	pods := workloadPods(g, wl)
 	g.Expect(pods).To(HaveLen(1))
 	expectMount(g, &pods[0], "/imagenet", claimName, true)
-	expectMount(g, &pods[0], "/scratch", workloadctrl.ClaimName(user, wl.Spec.Volumes[1]), false)
+	expectMount(g, &pods[0], "/scratch", workload.ClaimName(user, wl.Spec.Volumes[1]), false)
 
 	g.Expect(k8sClient.Delete(ctx, wl)).To(Succeed())
 	g.Eventually(func() bool {
@@ -363,11 +363,11 @@ func TestDeletingAVolumeKeepsItsDataUnlessAsked(t *testing.T) {
 		}).WithTimeout(60*time.Second).Should(Succeed(), "volume %s, its claim and its PV should be gone", vol.Name)
 	}
 
-	rm, completed := jobs.job(storage.JobName(storage.JobRmdir, "removed"))
+	rm, completed := jobs.job(nfs.JobName(nfs.JobRmdir, "removed"))
 	g.Expect(rm).NotTo(BeNil(), "reclaimPolicy Delete should run a Job removing the directory")
 	g.Expect(completed).To(BeTrue())
 	g.Expect(rm.Spec.Template.Spec.Containers[0].Env[0].Value).To(Equal("/export/e2e.vol.delete/removed"))
-	keptRm, _ := jobs.job(storage.JobName(storage.JobRmdir, "kept"))
+	keptRm, _ := jobs.job(nfs.JobName(nfs.JobRmdir, "kept"))
 	g.Expect(keptRm).To(BeNil(), "a Retain volume's data must never be touched")
 	expectEvent(g, ns, "kept", "DataKept")
 }

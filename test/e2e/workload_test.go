@@ -20,7 +20,7 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // workspace creates a Workspace and returns its namespace once the manager has made it.
@@ -56,7 +56,7 @@ func gpuWorkload(namespace, name string, replicas int32, gpus int32, products ..
 func workloadPods(g Gomega, wl *doradev1.Workload) []corev1.Pod {
 	list := &corev1.PodList{}
 	g.Expect(k8sClient.List(context.Background(), list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)})).To(Succeed())
+		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)})).To(Succeed())
 	return list.Items
 }
 
@@ -143,7 +143,7 @@ func TestSpecChangeReplacesAndReplicaChangeScales(t *testing.T) {
 		g.Expect(pods).To(HaveLen(2))
 		for _, p := range pods {
 			g.Expect(p.UID).NotTo(Equal(first[p.Name]), "pod %s should have been replaced", p.Name)
-			g.Expect(p.Labels[workload.LabelRevision]).To(Equal(wl.Status.CurrentRevision))
+			g.Expect(p.Labels[podspec.LabelRevision]).To(Equal(wl.Status.CurrentRevision))
 			g.Expect(p.Spec.Containers[0].Env).To(ContainElement(corev1.EnvVar{Name: "EPOCHS", Value: "20"}))
 		}
 	}).WithTimeout(60*time.Second).Should(Succeed(), "a spec change should replace both pods")
@@ -231,7 +231,7 @@ func TestDeleteCleansUp(t *testing.T) {
 			g.Expect(workloadPods(g, wl)).To(BeEmpty())
 			services := &corev1.ServiceList{}
 			g.Expect(k8sClient.List(ctx, services, client.InNamespace(ns),
-				client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)})).To(Succeed())
+				client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)})).To(Succeed())
 			g.Expect(services.Items).To(BeEmpty())
 			err := k8sClient.Get(ctx, client.ObjectKeyFromObject(wl), wl)
 			g.Expect(apierrors.IsNotFound(err)).To(BeTrue())

@@ -34,7 +34,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/naming"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // Indexes the controllers list by.
@@ -56,7 +56,7 @@ const clashRetry = time.Minute
 
 // Options configure the volume controller.
 type Options struct {
-	// HelperImage runs the directory Jobs (storage.DefaultHelperImage when empty).
+	// HelperImage runs the directory Jobs (nfs.DefaultHelperImage when empty).
 	HelperImage string
 	// Policy decides which other workspaces may mount a volume (access.Default when nil).
 	Policy access.VolumePolicy
@@ -160,7 +160,7 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 		if err := r.client.List(ctx, all); err != nil {
 			return obs, nil, fmt.Errorf("listing storages: %w", err)
 		}
-		if obs.overlap = storage.Overlap(st, all.Items); obs.overlap != nil {
+		if obs.overlap = nfs.Overlap(st, all.Items); obs.overlap != nil {
 			return obs, nil, nil
 		}
 	}
@@ -179,9 +179,9 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 		// A mkdir Job made again from a cache that had not yet seen the status (the delete
 		// of the first one raced the status write) is cleaned up once it has finished.
 		job := &batchv1.Job{}
-		if err := r.client.Get(ctx, client.ObjectKey{Namespace: vol.Namespace, Name: storage.JobName(storage.JobMkdir, vol.Name)}, job); err == nil &&
+		if err := r.client.Get(ctx, client.ObjectKey{Namespace: vol.Namespace, Name: nfs.JobName(nfs.JobMkdir, vol.Name)}, job); err == nil &&
 			metav1.IsControlledBy(job, vol) {
-			if outcome, _ := storage.Outcome(job); outcome != storage.JobRunning {
+			if outcome, _ := nfs.Outcome(job); outcome != nfs.JobRunning {
 				doneJob = job
 			}
 		}
@@ -192,7 +192,7 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 	}
 
 	self := client.ObjectKeyFromObject(vol)
-	b := storage.Binding{Source: self, Claim: self, Dir: *dir}
+	b := nfs.Binding{Source: self, Claim: self, Dir: *dir}
 	if obs.clash, err = r.ensurePersistentVolume(ctx, b); err != nil || obs.clash != "" {
 		return obs, doneJob, err
 	}
@@ -206,7 +206,7 @@ func (r *Reconciler) sync(ctx context.Context, vol *doradev1.Volume) (obs observ
 // directoryOf is the volume's directory on st: the one its status recorded once it was
 // made, or else <mountpath>/<workspace>/<volume>[/<subpath>]. When there is none, invalid
 // says why.
-func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *doradev1.Storage) (dir *storage.Directory, invalid string, err error) {
+func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *doradev1.Storage) (dir *nfs.Directory, invalid string, err error) {
 	if meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady) {
 		recorded, ok := recordedDirectory(st, vol)
 		if !ok {
@@ -219,7 +219,7 @@ func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *
 	if err != nil {
 		return nil, "", err
 	}
-	computed, err := storage.VolumeDirectory(st, workspace, vol)
+	computed, err := nfs.VolumeDirectory(st, workspace, vol)
 	if err != nil {
 		return nil, err.Error(), nil
 	}
@@ -228,10 +228,10 @@ func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *
 
 // recordedDirectory is the directory the volume's status recorded, when st holds it and it
 // is the volume's: it ends in <volume>[/<subpath>].
-func recordedDirectory(st *doradev1.Storage, vol *doradev1.Volume) (storage.Directory, bool) {
-	dir, ok := storage.DirectoryAt(st, vol.Status.Server, vol.Status.Path)
+func recordedDirectory(st *doradev1.Storage, vol *doradev1.Volume) (nfs.Directory, bool) {
+	dir, ok := nfs.DirectoryAt(st, vol.Status.Server, vol.Status.Path)
 	if !ok || !strings.HasSuffix("/"+dir.Rel, "/"+path.Join(vol.Name, vol.Spec.Subpath)) {
-		return storage.Directory{}, false
+		return nfs.Directory{}, false
 	}
 	return dir, true
 }
@@ -257,8 +257,8 @@ func workspaceOf(ctx context.Context, cached client.Client, reader client.Reader
 
 // ensureDirectory runs the mkdir Job until it has succeeded or failed. A Job of its name
 // that does other work (made for another directory) is replaced.
-func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (dirState, string, *batchv1.Job, error) {
-	want, err := storage.MkdirJob(storage.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
+func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, dir nfs.Directory) (dirState, string, *batchv1.Job, error) {
+	want, err := nfs.MkdirJob(nfs.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
 	if err != nil {
 		return dirFailed, err.Error(), nil, nil
 	}
@@ -275,10 +275,10 @@ func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, 
 		}
 		return dirPending, "", nil, nil
 	}
-	switch outcome, msg := storage.Outcome(job); outcome {
-	case storage.JobSucceeded:
+	switch outcome, msg := nfs.Outcome(job); outcome {
+	case nfs.JobSucceeded:
 		return dirCreated, "", job, nil
-	case storage.JobFailed:
+	case nfs.JobFailed:
 		return dirFailed, msg + "; delete the Job to try again", nil, nil
 	}
 	return dirPending, "", nil, nil
@@ -314,7 +314,7 @@ func (r *Reconciler) ensureJob(ctx context.Context, owner client.Object, want *b
 // ensurePersistentVolume makes b's PersistentVolume exist. A PersistentVolume of that name
 // made for something else is a clash, reported and left alone. One whose claim was deleted
 // (Released) is freed for the claim of the same name that replaces it.
-func (r *Reconciler) ensurePersistentVolume(ctx context.Context, b storage.Binding) (string, error) {
+func (r *Reconciler) ensurePersistentVolume(ctx context.Context, b nfs.Binding) (string, error) {
 	name := b.PersistentVolumeName()
 	pv := &corev1.PersistentVolume{}
 	err := r.client.Get(ctx, client.ObjectKey{Name: name}, pv)
@@ -341,7 +341,7 @@ func (r *Reconciler) ensurePersistentVolume(ctx context.Context, b storage.Bindi
 		// Going: its deletion brings this volume back to make it again.
 		return "", nil
 	}
-	if !storage.ReachesDirectory(pv, b.Source) || pv.Spec.NFS.Path != b.Dir.Path() || pv.Spec.NFS.Server != b.Dir.Server {
+	if !nfs.ReachesDirectory(pv, b.Source) || pv.Spec.NFS.Path != b.Dir.Path() || pv.Spec.NFS.Server != b.Dir.Server {
 		return fmt.Sprintf("PersistentVolume %s exists and is not this volume's (it is not for %s:%s); it is left untouched: an administrator must delete or rename it",
 			name, b.Dir.Server, b.Dir.Path()), nil
 	}
@@ -370,7 +370,7 @@ func (r *Reconciler) ensureClaim(ctx context.Context, vol *doradev1.Volume) (*co
 	claim := &corev1.PersistentVolumeClaim{}
 	err := r.client.Get(ctx, self, claim)
 	if apierrors.IsNotFound(err) {
-		claim = storage.Claim(self, self)
+		claim = nfs.Claim(self, self)
 		if err := ctrl.SetControllerReference(vol, claim, r.client.Scheme()); err != nil {
 			return nil, "", err
 		}
@@ -394,10 +394,10 @@ func (r *Reconciler) ensureClaim(ctx context.Context, vol *doradev1.Volume) (*co
 
 // syncShares grants the claims other workspaces made for this volume: each gets its own
 // PersistentVolume on the same directory. PersistentVolumes whose claim is gone go too.
-func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (clashed bool, err error) {
+func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir nfs.Directory) (clashed bool, err error) {
 	self := client.ObjectKeyFromObject(vol)
 	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(self)}); err != nil {
+	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: nfs.SourceKey(self)}); err != nil {
 		return false, fmt.Errorf("listing claims for volume %s: %w", self, err)
 	}
 	wanted := map[string]bool{}
@@ -407,7 +407,7 @@ func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir s
 		if claim.Namespace == vol.Namespace || claim.DeletionTimestamp != nil {
 			continue
 		}
-		b := storage.Binding{Source: self, Claim: client.ObjectKeyFromObject(claim), Dir: dir}
+		b := nfs.Binding{Source: self, Claim: client.ObjectKeyFromObject(claim), Dir: dir}
 		decision, err := r.opts.Policy.MountVolume(ctx, claim.Namespace, vol)
 		if err != nil {
 			// Undecided is not denied: the share stays until the policy answers.
@@ -454,7 +454,7 @@ func (r *Reconciler) persistentVolumesOf(ctx context.Context, vol *doradev1.Volu
 	}
 	var out []*corev1.PersistentVolume
 	for i := range list.Items {
-		if storage.ReachesDirectory(&list.Items[i], client.ObjectKeyFromObject(vol)) {
+		if nfs.ReachesDirectory(&list.Items[i], client.ObjectKeyFromObject(vol)) {
 			out = append(out, &list.Items[i])
 		}
 	}
@@ -507,7 +507,7 @@ func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 // workspaces asked for, and names those still there.
 func (r *Reconciler) deleteClaims(ctx context.Context, vol *doradev1.Volume) ([]string, error) {
 	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: storage.SourceKey(client.ObjectKeyFromObject(vol))}); err != nil {
+	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: nfs.SourceKey(client.ObjectKeyFromObject(vol))}); err != nil {
 		return nil, fmt.Errorf("listing claims: %w", err)
 	}
 	var remaining []string
@@ -532,7 +532,7 @@ func (r *Reconciler) deleteClaims(ctx context.Context, vol *doradev1.Volume) ([]
 // volume goes because its workspace or namespace does (taking a workspace down never
 // touches data), unless a removal had already started. When the data stays, keep says why
 // (empty when there was never any data).
-func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (dir *storage.Directory, keep string, err error) {
+func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (dir *nfs.Directory, keep string, err error) {
 	if !meta.IsStatusConditionTrue(vol.Status.Conditions, doradev1.VolumeDirectoryReady) {
 		return nil, "", nil
 	}
@@ -558,13 +558,13 @@ func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (di
 	// since it started (the cache may not have seen its Job yet); none is started, and one
 	// that failed is not tried again.
 	job := &batchv1.Job{}
-	key := client.ObjectKey{Namespace: vol.Namespace, Name: storage.JobName(storage.JobRmdir, vol.Name)}
+	key := client.ObjectKey{Namespace: vol.Namespace, Name: nfs.JobName(nfs.JobRmdir, vol.Name)}
 	err = r.client.Get(ctx, key, job)
 	if apierrors.IsNotFound(err) {
 		err = r.reader.Get(ctx, key, job)
 	}
 	if err == nil && metav1.IsControlledBy(job, vol) {
-		if outcome, _ := storage.Outcome(job); outcome != storage.JobFailed {
+		if outcome, _ := nfs.Outcome(job); outcome != nfs.JobFailed {
 			return &found, "", nil
 		}
 	}
@@ -572,9 +572,9 @@ func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (di
 }
 
 // removeData runs the rmdir Job and reports when it has succeeded.
-func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir storage.Directory) (bool, error) {
+func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir nfs.Directory) (bool, error) {
 	where := fmt.Sprintf("%s:%s", dir.Server, dir.Path())
-	want, err := storage.RmdirJob(storage.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
+	want, err := nfs.RmdirJob(nfs.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
 	if err != nil {
 		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed, err.Error()))
 	}
@@ -589,10 +589,10 @@ func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir s
 		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed,
 			fmt.Sprintf("Job %s exists and is not this volume's removal of %s; delete it, or remove the finalizer %s to keep the data", job.Name, where, doradev1.FinalizerVolume)))
 	}
-	switch outcome, msg := storage.Outcome(job); outcome {
-	case storage.JobSucceeded:
+	switch outcome, msg := nfs.Outcome(job); outcome {
+	case nfs.JobSucceeded:
 		return true, nil
-	case storage.JobFailed:
+	case nfs.JobFailed:
 		return false, r.writeStatus(ctx, vol, deletingStatus(vol, doradev1.ReasonDeleteFailed,
 			msg+"; delete the Job to try again, or remove the finalizer "+doradev1.FinalizerVolume+" to keep the data"))
 	}
@@ -722,7 +722,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 
 // sourceVolume maps a claim or PersistentVolume to the Volume whose directory it reaches.
 func sourceVolume(_ context.Context, o client.Object) []reconcile.Request {
-	key, ok := storage.ParseSourceKey(o.GetAnnotations()[doradev1.AnnotationSourceVolume])
+	key, ok := nfs.ParseSourceKey(o.GetAnnotations()[doradev1.AnnotationSourceVolume])
 	if !ok {
 		return nil
 	}

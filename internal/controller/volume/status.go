@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // dirState is how far the volume's directory is.
@@ -33,7 +33,7 @@ type observation struct {
 	// invalid says why no directory can be computed.
 	invalid string
 	// dir is the volume's directory, once its Storage is known.
-	dir *storage.Directory
+	dir *nfs.Directory
 	// dirState and dirMessage report the directory Job.
 	dirState   dirState
 	dirMessage string
@@ -53,7 +53,7 @@ func computeStatus(vol *doradev1.Volume, obs observation) doradev1.VolumeStatus 
 	st.ObservedGeneration = vol.Generation
 	if obs.dir != nil {
 		st.Server, st.Path = obs.dir.Server, obs.dir.Path()
-		st.PersistentVolumeName = storage.PersistentVolumeName(vol.Namespace, vol.Name)
+		st.PersistentVolumeName = nfs.PersistentVolumeName(vol.Namespace, vol.Name)
 		st.ClaimName = vol.Name
 	}
 

@@ -11,7 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // The volume team-a/scratch of workspace team.a, generation 3, on Storage nfs-home
@@ -33,13 +33,13 @@ func testVol() *doradev1.Volume {
 	}
 }
 
-func testDir(t *testing.T) *storage.Directory {
+func testDir(t *testing.T) *nfs.Directory {
 	t.Helper()
 	st := &doradev1.Storage{
 		ObjectMeta: metav1.ObjectMeta{Name: testStorage},
 		Spec:       doradev1.StorageSpec{Endpoint: testServer, Mountpath: "/export/home/"},
 	}
-	dir, err := storage.VolumeDirectory(st, "team.a", testVol())
+	dir, err := nfs.VolumeDirectory(st, "team.a", testVol())
 	if err != nil {
 		t.Fatalf("VolumeDirectory: %v", err)
 	}

@@ -18,7 +18,7 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // Storage condition reasons.
@@ -75,7 +75,7 @@ func (r *StorageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	status.ObservedGeneration = st.Generation
 	status.Volumes = names
 	status.VolumeCount = int32(len(names))
-	meta.SetStatusCondition(&status.Conditions, storageReady(st, storage.Overlap(st, all.Items), len(names)))
+	meta.SetStatusCondition(&status.Conditions, storageReady(st, nfs.Overlap(st, all.Items), len(names)))
 	if apiequality.Semantic.DeepEqual(st.Status, status) {
 		return ctrl.Result{}, nil
 	}

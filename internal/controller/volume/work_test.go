@@ -7,7 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 var exportStorage = &doradev1.Storage{
@@ -15,10 +15,10 @@ var exportStorage = &doradev1.Storage{
 	Spec:       doradev1.StorageSpec{Endpoint: "10.0.0.1", Mountpath: "/export"},
 }
 
-func mkdirFor(t *testing.T, workspace, volume string) (storage.Directory, *doradev1.Volume) {
+func mkdirFor(t *testing.T, workspace, volume string) (nfs.Directory, *doradev1.Volume) {
 	t.Helper()
 	vol := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: volume}}
-	dir, err := storage.VolumeDirectory(exportStorage, workspace, vol)
+	dir, err := nfs.VolumeDirectory(exportStorage, workspace, vol)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +30,7 @@ func mkdirFor(t *testing.T, workspace, volume string) (storage.Directory, *dorad
 // directory does not, and is replaced.
 func TestSameWorkIgnoresWhatOthersAdd(t *testing.T) {
 	dir, _ := mkdirFor(t, "team.a", "data")
-	want, err := storage.MkdirJob(storage.JobInputs{Namespace: "ns", Volume: "data"}, dir)
+	want, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestSameWorkIgnoresWhatOthersAdd(t *testing.T) {
 	}
 
 	otherDir, _ := mkdirFor(t, "team-a", "data")
-	other, err := storage.MkdirJob(storage.JobInputs{Namespace: "ns", Volume: "data"}, otherDir)
+	other, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, otherDir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -37,7 +37,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // Event reasons.
@@ -101,7 +101,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Pods and services go with it through their owner references.
 		return ctrl.Result{}, nil
 	}
-	revision := workload.TemplateHash(wl)
+	revision := podspec.TemplateHash(wl)
 	// The revision history is written beside the pods, not before them: it is one round
 	// trip off every new workload's latency.
 	var history sync.WaitGroup
@@ -125,7 +125,7 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 		desired = 0
 	}
 	var in statusInput
-	var claims []workload.VolumeClaim
+	var claims []podspec.VolumeClaim
 	if len(wl.Spec.Volumes) > 0 {
 		if claims, in.volumes, err = r.resolveVolumes(ctx, wl); err != nil {
 			return ctrl.Result{}, err
@@ -193,10 +193,10 @@ func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
 // act creates and deletes pods as planned. Pods have fixed names, so a create that finds its
 // pod already there (a cache that lags, a restarted manager) is not an error, and neither
 // is a delete that finds it gone: nothing is ever duplicated.
-func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []workload.VolumeClaim) ([]*corev1.Pod, error) {
+func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []podspec.VolumeClaim) ([]*corev1.Pod, error) {
 	toCreate := make([]*corev1.Pod, 0, len(p.create))
 	for _, index := range p.create {
-		pod, err := workload.BuildPod(wl, index, workload.PodInputs{Claims: claims})
+		pod, err := podspec.BuildPod(wl, index, podspec.PodInputs{Claims: claims})
 		if err != nil {
 			return nil, fmt.Errorf("building pod %d: %w", index, err)
 		}
@@ -250,7 +250,7 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, cla
 func (r *Reconciler) ownedPods(ctx context.Context, wl *doradev1.Workload) ([]*corev1.Pod, error) {
 	list := &corev1.PodList{}
 	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
 	var pods []*corev1.Pod
@@ -269,14 +269,14 @@ func (r *Reconciler) syncServices(ctx context.Context, wl *doradev1.Workload) (*
 	want := map[string]*corev1.Service{}
 	if wl.Spec.Network != nil {
 		for i := int32(0); i < wl.ReplicaCount(); i++ {
-			for _, svc := range workload.BuildServices(wl, i) {
+			for _, svc := range podspec.BuildServices(wl, i) {
 				want[svc.Name] = svc
 			}
 		}
 	}
 	list := &corev1.ServiceList{}
 	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
 		return nil, fmt.Errorf("listing services: %w", err)
 	}
 	existing := map[string]*corev1.Service{}
@@ -418,7 +418,7 @@ func (r *Reconciler) missingProducts(ctx context.Context, wl *doradev1.Workload,
 func (r *Reconciler) recordRevision(ctx context.Context, wl *doradev1.Workload, revision string) error {
 	list := &appsv1.ControllerRevisionList{}
 	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
 		return fmt.Errorf("listing revisions: %w", err)
 	}
 	var owned []*appsv1.ControllerRevision
@@ -428,7 +428,7 @@ func (r *Reconciler) recordRevision(ctx context.Context, wl *doradev1.Workload, 
 		if !metav1.IsControlledBy(cr, wl) {
 			continue
 		}
-		if cr.Labels[workload.LabelRevision] == revision {
+		if cr.Labels[podspec.LabelRevision] == revision {
 			return nil
 		}
 		owned = append(owned, cr)
@@ -445,8 +445,8 @@ func (r *Reconciler) recordRevision(ctx context.Context, wl *doradev1.Workload, 
 			Namespace: wl.Namespace,
 			Name:      revisionName(wl.Name, revision),
 			Labels: map[string]string{
-				workload.LabelWorkload: naming.WorkloadLabelValue(wl.Name),
-				workload.LabelRevision: revision,
+				podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name),
+				podspec.LabelRevision: revision,
 			},
 		},
 		Data:     runtime.RawExtension{Raw: data},
@@ -486,14 +486,14 @@ func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.Workload
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Resumed: %d replicas", wl.ReplicaCount())
 	}
 	if created > 0 {
-		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, workload.TemplateHash(wl))
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, podspec.TemplateHash(wl))
 	}
 	if len(p.scaleDown) > 0 && !isPaused {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleDown, "DeletePods", "Removing %d pods: %s", len(p.scaleDown), podNames(p.scaleDown))
 	}
 	if len(p.replace) > 0 {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventReplaced, "ReplacePods", "Replacing %d pods of an older revision with revision %s: %s",
-			len(p.replace), workload.TemplateHash(wl), podNames(p.replace))
+			len(p.replace), podspec.TemplateHash(wl), podNames(p.replace))
 	}
 	if len(p.recreate) > 0 {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, EventRecreated, "RecreatePods", "Recreating %d pods the cluster took away: %s", len(p.recreate), podNames(p.recreate))

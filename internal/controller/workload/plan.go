@@ -6,7 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // plan is what one reconcile does to a workload's pods.
@@ -65,7 +65,7 @@ func planReplicas(pods []*corev1.Pod, desired int32, revision string, canCreate 
 			p.recreate = append(p.recreate, pod)
 		case finished(pod):
 			// Done, under restartPolicy Never: it stays and counts.
-		case pod.Labels[workload.LabelRevision] != revision:
+		case pod.Labels[podspec.LabelRevision] != revision:
 			p.replace = append(p.replace, pod)
 		}
 	}
@@ -74,7 +74,7 @@ func planReplicas(pods []*corev1.Pod, desired int32, revision string, canCreate 
 
 // replicaIndex reads a pod's replica index from its label.
 func replicaIndex(pod *corev1.Pod) (int32, bool) {
-	v, err := strconv.ParseInt(pod.Labels[workload.LabelReplica], 10, 32)
+	v, err := strconv.ParseInt(pod.Labels[podspec.LabelReplica], 10, 32)
 	if err != nil || v < 0 {
 		return 0, false
 	}

@@ -9,7 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // podBuilder makes test pods of a workload.
@@ -18,7 +18,7 @@ type podBuilder struct{ pod *corev1.Pod }
 func replica(index int, revision string) *podBuilder {
 	return &podBuilder{pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{
 		Name:   "train-" + strconv.Itoa(index),
-		Labels: map[string]string{workload.LabelReplica: strconv.Itoa(index), workload.LabelRevision: revision},
+		Labels: map[string]string{podspec.LabelReplica: strconv.Itoa(index), podspec.LabelRevision: revision},
 	}}}
 }
 

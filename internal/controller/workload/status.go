@@ -12,7 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // Condition reasons of a Workload.
@@ -206,12 +206,12 @@ func containerStatus(pod *corev1.Pod, index int32) doradev1.ContainerStatus {
 		Replica:  index,
 		Name:     pod.Name,
 		Node:     pod.Spec.NodeName,
-		Revision: pod.Labels[workload.LabelRevision],
+		Revision: pod.Labels[podspec.LabelRevision],
 		State:    "Waiting",
 		Reason:   string(pod.Status.Phase),
 	}
 	for _, c := range pod.Status.ContainerStatuses {
-		if c.Name != workload.ContainerName {
+		if c.Name != podspec.ContainerName {
 			continue
 		}
 		switch {

@@ -13,8 +13,8 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/naming"
-	"github.com/dora-hpc/dora-operator/internal/storage"
-	"github.com/dora-hpc/dora-operator/internal/workload"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // ClaimName is the PersistentVolumeClaim, in the workload's namespace, that backs a volume
@@ -52,13 +52,13 @@ func volumeKey(namespace string, v doradev1.WorkloadVolume) types.NamespacedName
 // workload's namespace (the volume controller grants it a PersistentVolume), owned by every
 // workload that mounts it so that it goes with the last of them. A blocker says which
 // claims are missing or not yet bound; the pods wait for them.
-func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) ([]workload.VolumeClaim, *blocker, error) {
-	claims := make([]workload.VolumeClaim, 0, len(wl.Spec.Volumes))
+func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) ([]podspec.VolumeClaim, *blocker, error) {
+	claims := make([]podspec.VolumeClaim, 0, len(wl.Spec.Volumes))
 	var problems []string
 	for _, v := range wl.Spec.Volumes {
 		key := volumeKey(wl.Namespace, v)
 		own := key.Namespace == wl.Namespace
-		claim := workload.VolumeClaim{ClaimName: ClaimName(wl.Namespace, v), ReadOnly: v.ReadOnly}
+		claim := podspec.VolumeClaim{ClaimName: ClaimName(wl.Namespace, v), ReadOnly: v.ReadOnly}
 		claims = append(claims, claim)
 
 		vol := &doradev1.Volume{}
@@ -129,7 +129,7 @@ func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) 
 
 // requestClaim creates the claim for another workspace's volume, owned by wl.
 func (r *Reconciler) requestClaim(ctx context.Context, wl *doradev1.Workload, source types.NamespacedName, name string) error {
-	claim := storage.Claim(source, types.NamespacedName{Namespace: wl.Namespace, Name: name})
+	claim := nfs.Claim(source, types.NamespacedName{Namespace: wl.Namespace, Name: name})
 	if err := controllerutil.SetOwnerReference(wl, claim, r.client.Scheme()); err != nil {
 		return err
 	}

@@ -18,7 +18,7 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/naming"
-	"github.com/dora-hpc/dora-operator/internal/storage"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // Kinds a clone copies.
@@ -196,7 +196,7 @@ func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, 
 	if err != nil {
 		return doradev1.CloneCopying, err.Error(), nil
 	}
-	want, err := storage.CopyJob(storage.JobInputs{Namespace: dst.Namespace, Volume: dst.Name, Image: r.helperImage}, from, to)
+	want, err := nfs.CopyJob(nfs.JobInputs{Namespace: dst.Namespace, Volume: dst.Name, Image: r.helperImage}, from, to)
 	if err != nil {
 		return doradev1.CloneFailed, err.Error(), nil
 	}
@@ -216,22 +216,22 @@ func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, 
 	if !metav1.IsControlledBy(job, ws) {
 		return doradev1.CloneFailed, fmt.Sprintf("Job %s exists and is not this clone's", job.Name), nil
 	}
-	switch outcome, msg := storage.Outcome(job); outcome {
-	case storage.JobSucceeded:
+	switch outcome, msg := nfs.Outcome(job); outcome {
+	case nfs.JobSucceeded:
 		return doradev1.CloneDone, fmt.Sprintf("data copied from %s:%s", from.Server, from.Path()), nil
-	case storage.JobFailed:
+	case nfs.JobFailed:
 		return doradev1.CloneFailed, msg, nil
 	}
 	return doradev1.CloneCopying, fmt.Sprintf("Job %s is copying %s:%s", job.Name, from.Server, from.Path()), nil
 }
 
 // directory is where vol, of workspace, keeps its data.
-func (r *Reconciler) directory(ctx context.Context, vol *doradev1.Volume, workspace string) (storage.Directory, error) {
+func (r *Reconciler) directory(ctx context.Context, vol *doradev1.Volume, workspace string) (nfs.Directory, error) {
 	st := &doradev1.Storage{}
 	if err := r.client.Get(ctx, types.NamespacedName{Name: vol.Spec.Storage}, st); err != nil {
-		return storage.Directory{}, fmt.Errorf("waiting for Storage %s: %w", vol.Spec.Storage, err)
+		return nfs.Directory{}, fmt.Errorf("waiting for Storage %s: %w", vol.Spec.Storage, err)
 	}
-	return storage.VolumeDirectory(st, workspace, vol)
+	return nfs.VolumeDirectory(st, workspace, vol)
 }
 
 // cloneWorkload copies one workload, paused, so nothing runs (or spends credits) until the

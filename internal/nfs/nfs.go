@@ -1,7 +1,7 @@
-// Package storage decides where a Volume's data lives on an NFS Storage and builds the
+// Package nfs decides where a Volume's data lives on an NFS Storage and builds the
 // objects that reach it: the PersistentVolume and claim workloads mount, and the short Jobs
 // that create, copy and remove directories on the export. It is pure: no client, no clock.
-package storage
+package nfs
 
 import (
 	"fmt"

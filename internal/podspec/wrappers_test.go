@@ -1,4 +1,4 @@
-package workload
+package podspec
 
 import (
 	"k8s.io/apimachinery/pkg/util/intstr"

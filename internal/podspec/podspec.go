@@ -1,8 +1,8 @@
-// Package workload turns a Workload into the objects that run it: one pod per replica and one
+// Package podspec turns a Workload into the objects that run it: one pod per replica and one
 // NodePort Service per replica and port. It is pure: no client, no API server. The controller
 // looks up what the builders need (the claims behind spec.volumes), calls them, and sets owner
 // references on what they return.
-package workload
+package podspec
 
 import (
 	"strconv"
