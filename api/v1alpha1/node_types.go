@@ -42,6 +42,20 @@ const (
 	ReasonNoGPUs = "NoGPUs"
 	// ReasonGPUUnhealthy: at least one GPU reported an error or a critical XID event.
 	ReasonGPUUnhealthy = "GPUUnhealthy"
+	// ReasonAllGPUsHealthy (GPUsHealthy=True): every GPU the agent reports is healthy.
+	ReasonAllGPUsHealthy = "AllGPUsHealthy"
+)
+
+// Node event reasons.
+const (
+	// EventCordoned: the Kubernetes Node was cordoned because spec.schedulingDisabled became true.
+	EventCordoned = "Cordoned"
+	// EventUncordoned: the Kubernetes Node was uncordoned because spec.schedulingDisabled became false.
+	EventUncordoned = "Uncordoned"
+	// EventNodeReady: the node's agent reports again.
+	EventNodeReady = "NodeReady"
+	// EventNodeNotReady: the node's agent stopped reporting.
+	EventNodeNotReady = "NodeNotReady"
 )
 
 // Field managers for server-side apply of a Node's status.

@@ -4,6 +4,16 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
+// Storage condition reasons (of Ready).
+const (
+	// ReasonStorageReady: volumes are made below the export.
+	ReasonStorageReady = "StorageReady"
+	// ReasonStorageOverlaps: the export nests with an older Storage's on the same server.
+	ReasonStorageOverlaps = "Overlaps"
+	// ReasonStorageInUse: the Storage is being deleted and waits for its volumes to go.
+	ReasonStorageInUse = "InUse"
+)
+
 // StorageSpec describes an NFS export.
 type StorageSpec struct {
 	// endpoint is the NFS server: a host name or an IP address. It cannot be changed, as

@@ -35,6 +35,14 @@ const (
 	ReasonDeleteFailed = "DeleteFailed"
 )
 
+// Volume event reasons besides the condition reasons.
+const (
+	// EventDataKept: a deleted volume's data stays on the storage (the message says why).
+	EventDataKept = "DataKept"
+	// EventDataRemoved: a deleted volume's directory was removed (reclaimPolicy Delete).
+	EventDataRemoved = "DataRemoved"
+)
+
 // Volume policies and reclaim policies.
 const (
 	VolumeReadWrite     = "readwrite"

@@ -14,6 +14,58 @@ const (
 	// WorkloadQueued is True while a replica waits for hardware; its message is the
 	// scheduler's own reason (for example "0/5 nodes are available: 5 Insufficient nvidia.com/gpu").
 	WorkloadQueued = "Queued"
+	// WorkloadVolumesReady is False while a mounted volume's claim is missing or unbound.
+	WorkloadVolumesReady = "VolumesReady"
+	// WorkloadPortsReady is False while a NodePort cannot be had.
+	WorkloadPortsReady = "PortsReady"
+)
+
+// Workload condition reasons.
+const (
+	// ReasonAllReplicasReady (Ready=True): every replica runs, or finished as its restart
+	// policy allows.
+	ReasonAllReplicasReady = "AllReplicasReady"
+	// ReasonReplicasNotReady (Ready=False): some replicas do not run yet.
+	ReasonReplicasNotReady = "ReplicasNotReady"
+	// ReasonScaledToZero (Ready=True): replica.count is 0.
+	ReasonScaledToZero = "ScaledToZero"
+	// ReasonPaused (Ready, Paused): spec.paused holds the workload with no pods.
+	ReasonPaused = "Paused"
+	// ReasonResumed (Paused=False): the workload runs again.
+	ReasonResumed = "Resumed"
+	// ReasonCreatingPods (Progressing=True): replicas are being created.
+	ReasonCreatingPods = "CreatingPods"
+	// ReasonReplacingPods (Progressing=True): outdated replicas are being replaced.
+	ReasonReplacingPods = "ReplacingPods"
+	// ReasonScalingDown (Progressing=True): surplus replicas are being removed.
+	ReasonScalingDown = "ScalingDown"
+	// ReasonSettled (Progressing=False): every replica is at the current revision.
+	ReasonSettled = "Settled"
+	// ReasonUnschedulable (Queued=True): the scheduler found no node; the message is its own.
+	ReasonUnschedulable = "Unschedulable"
+	// ReasonScheduled (Queued=False): every replica has a node.
+	ReasonScheduled = "Scheduled"
+	// ReasonVolumesNotReady (VolumesReady=False): a claim is missing or unbound.
+	ReasonVolumesNotReady = "VolumesNotReady"
+	// ReasonPortUnavailable (PortsReady=False): the API server refused a NodePort.
+	ReasonPortUnavailable = "PortUnavailable"
+	// ReasonHostNetworkNotAllowed (Ready=False): network.mode host in a workspace that does
+	// not allow it.
+	ReasonHostNetworkNotAllowed = "HostNetworkNotAllowed"
+	// ReasonCompleted (Ready=True): every replica finished successfully.
+	ReasonCompleted = "Completed"
+	// ReasonFailed (Ready=False): a replica failed and its restart policy keeps it so.
+	ReasonFailed = "Failed"
+)
+
+// Workload event reasons.
+const (
+	EventScaleUp   = "ScaleUp"
+	EventScaleDown = "ScaleDown"
+	EventReplaced  = "Replaced"
+	EventRecreated = "Recreated"
+	EventPaused    = "Paused"
+	EventResumed   = "Resumed"
 )
 
 // WorkloadPhase is a one-word summary of a Workload, shown by kubectl get.
@@ -181,6 +233,20 @@ const (
 	AffinityFirst      = "First"
 	AffinityDistribute = "Distribute"
 	AffinityFill       = "Fill"
+)
+
+// Values of spec.driver and network.mode.
+const (
+	DriverDocker      = "Docker"
+	NetworkModeBridge = "bridge"
+	NetworkModeHost   = "host"
+)
+
+// Values of config.restartPolicy.
+const (
+	RestartNever     = "Never"
+	RestartAlways    = "Always"
+	RestartOnFailure = "OnFailure"
 )
 
 // ContainerConfig is how the container runs.
@@ -353,6 +419,17 @@ type WorkloadStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
+// ContainerState is where a replica's container is, as the kubelet says.
+// +kubebuilder:validation:Enum=Waiting;Running;Terminated
+type ContainerState string
+
+// Container states.
+const (
+	ContainerWaiting    ContainerState = "Waiting"
+	ContainerRunning    ContainerState = "Running"
+	ContainerTerminated ContainerState = "Terminated"
+)
+
 // ContainerStatus is one replica of a Workload: Dora's Container.
 type ContainerStatus struct {
 	// replica is the replica index.
@@ -369,7 +446,7 @@ type ContainerStatus struct {
 
 	// state is Waiting, Running or Terminated.
 	// +optional
-	State string `json:"state,omitempty"`
+	State ContainerState `json:"state,omitempty"`
 
 	// reason says why the replica is in that state.
 	// +optional

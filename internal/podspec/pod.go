@@ -16,13 +16,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
-// Values of fields the API server defaults; a Workload built in memory may leave them out.
-const (
-	driverDocker      = "Docker"
-	networkModeBridge = "bridge"
-	networkModeHost   = "host"
-)
-
 // BuildPod builds the pod of replica index of the workload. It sets no owner reference: the
 // controller does. It fails only on values the API server should have refused, naming the
 // field, so a pod is never half right.
@@ -30,7 +23,7 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 	if index < 0 {
 		return nil, fmt.Errorf("replica index %d is negative", index)
 	}
-	if d := wl.Spec.Driver; d != "" && d != driverDocker {
+	if d := wl.Spec.Driver; d != "" && d != doradev1.DriverDocker {
 		return nil, fmt.Errorf("spec.driver: %q is not a driver; the only one is Docker", d)
 	}
 	gpus, err := gpuCount(wl)
@@ -85,8 +78,8 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 	}
 	if wl.Spec.Network != nil {
 		switch wl.Spec.Network.Mode {
-		case "", networkModeBridge:
-		case networkModeHost:
+		case "", doradev1.NetworkModeBridge:
+		case doradev1.NetworkModeHost:
 			pod.Spec.HostNetwork = true
 			// Cluster DNS still answers, as it does for pods on the pod network.
 			pod.Spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet

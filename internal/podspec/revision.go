@@ -43,7 +43,7 @@ func normalisedSpec(wl *doradev1.Workload) *doradev1.WorkloadSpec {
 	spec := wl.Spec.DeepCopy()
 	spec.Replica = nil
 	spec.Paused = false
-	spec.Driver = orDefault(spec.Driver, driverDocker)
+	spec.Driver = orDefault(spec.Driver, doradev1.DriverDocker)
 	spec.Image.PullPolicy = orDefault(spec.Image.PullPolicy, string(corev1.PullIfNotPresent))
 	if spec.Notify != nil && !spec.Notify.ByEmail {
 		spec.Notify = nil
@@ -71,7 +71,7 @@ func normalisedSpec(wl *doradev1.Workload) *doradev1.WorkloadSpec {
 	spec.Config.RestartPolicy = orDefault(spec.Config.RestartPolicy, string(corev1.RestartPolicyNever))
 	spec.Config.Affinity = orDefault(spec.Config.Affinity, doradev1.AffinityRandom)
 	if spec.Network != nil {
-		spec.Network.Mode = orDefault(spec.Network.Mode, networkModeBridge)
+		spec.Network.Mode = orDefault(spec.Network.Mode, doradev1.NetworkModeBridge)
 		for i := range spec.Network.Ports {
 			p := &spec.Network.Ports[i]
 			p.Kind = orDefault(p.Kind, "NodePort")

@@ -30,14 +30,6 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 )
 
-// Event reasons.
-const (
-	ReasonCordoned     = "Cordoned"
-	ReasonUncordoned   = "Uncordoned"
-	ReasonNodeReady    = "NodeReady"
-	ReasonNodeNotReady = "NodeNotReady"
-)
-
 // Options configure a Reconciler.
 type Options struct {
 	// AgentNamespace is where the node agents keep their leases.
@@ -119,9 +111,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		log.Info("Made the node follow its Dora Node's spec", "node", klog.KObj(node), "patch", string(data))
 		switch {
 		case node.Spec.Unschedulable && !wasCordoned:
-			r.recorder.Eventf(dn, node, corev1.EventTypeNormal, ReasonCordoned, "Cordon", "Cordoned node %s: schedulingDisabled is true", node.Name)
+			r.recorder.Eventf(dn, node, corev1.EventTypeNormal, doradev1.EventCordoned, "Cordon", "Cordoned node %s: schedulingDisabled is true", node.Name)
 		case !node.Spec.Unschedulable && wasCordoned:
-			r.recorder.Eventf(dn, node, corev1.EventTypeNormal, ReasonUncordoned, "Uncordon", "Uncordoned node %s: schedulingDisabled is false", node.Name)
+			r.recorder.Eventf(dn, node, corev1.EventTypeNormal, doradev1.EventUncordoned, "Uncordon", "Uncordoned node %s: schedulingDisabled is false", node.Name)
 		}
 	}
 
@@ -220,9 +212,9 @@ func (r *Reconciler) emitReadinessEvent(dn *doradev1.Node, written []metav1.Cond
 	wasReady := meta.IsStatusConditionTrue(dn.Status.Conditions, doradev1.ConditionReady)
 	switch isReady := ready.Status == metav1.ConditionTrue; {
 	case isReady && !wasReady:
-		r.recorder.Eventf(dn, nil, corev1.EventTypeNormal, ReasonNodeReady, "CheckAgent", "Node %s is ready: %s", dn.Name, ready.Message)
+		r.recorder.Eventf(dn, nil, corev1.EventTypeNormal, doradev1.EventNodeReady, "CheckAgent", "Node %s is ready: %s", dn.Name, ready.Message)
 	case !isReady && wasReady:
-		r.recorder.Eventf(dn, nil, corev1.EventTypeWarning, ReasonNodeNotReady, "CheckAgent", "Node %s is not ready: %s", dn.Name, ready.Message)
+		r.recorder.Eventf(dn, nil, corev1.EventTypeWarning, doradev1.EventNodeNotReady, "CheckAgent", "Node %s is not ready: %s", dn.Name, ready.Message)
 	}
 }
 

@@ -11,9 +11,6 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 )
 
-// ReasonAllGPUsHealthy: every GPU the agent reports is healthy.
-const ReasonAllGPUsHealthy = "AllGPUsHealthy"
-
 // gpuHealth computes the GPUsHealthy condition from the GPUs the agent reports.
 func gpuHealth(gpus []doradev1.GPUInfo) metav1.Condition {
 	cond := metav1.Condition{Type: doradev1.NodeGPUsHealthy, Status: metav1.ConditionTrue}
@@ -28,7 +25,7 @@ func gpuHealth(gpus []doradev1.GPUInfo) metav1.Condition {
 		}
 	}
 	if len(unhealthy) == 0 {
-		cond.Reason, cond.Message = ReasonAllGPUsHealthy, fmt.Sprintf("all %d GPUs are healthy", len(gpus))
+		cond.Reason, cond.Message = doradev1.ReasonAllGPUsHealthy, fmt.Sprintf("all %d GPUs are healthy", len(gpus))
 		return cond
 	}
 	// The agent's list is keyed by UUID and its order is not meaningful; sorting keeps the

@@ -26,7 +26,7 @@ func TestGPUHealth(t *testing.T) {
 		"all healthy": {
 			gpus: []doradev1.GPUInfo{gpu(0, "GPU-a", true, ""), gpu(1, "GPU-b", true, "")},
 			want: metav1.Condition{
-				Type: doradev1.NodeGPUsHealthy, Status: metav1.ConditionTrue, Reason: ReasonAllGPUsHealthy,
+				Type: doradev1.NodeGPUsHealthy, Status: metav1.ConditionTrue, Reason: doradev1.ReasonAllGPUsHealthy,
 				Message: "all 2 GPUs are healthy",
 			},
 		},

@@ -17,7 +17,7 @@ func TestOwnedConditions(t *testing.T) {
 		return metav1.Condition{Type: typ, Status: status, Reason: reason, Message: reason + " message", ObservedGeneration: generation, LastTransitionTime: at}
 	}
 	ready := cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 1, metav1.Time{})
-	healthy := cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, metav1.Time{})
+	healthy := cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, metav1.Time{})
 	nvml := cond(doradev1.NodeNVMLAvailable, metav1.ConditionTrue, "NVMLLoaded", 1, earlier)
 	cases := map[string]struct {
 		current     []metav1.Condition
@@ -27,41 +27,41 @@ func TestOwnedConditions(t *testing.T) {
 		"first write: both transition now": {
 			want: []metav1.Condition{
 				cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 1, now),
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, now),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, now),
 			},
 			wantChanged: true,
 		},
 		"unchanged: nothing to write, times kept": {
 			current: []metav1.Condition{
 				nvml,
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, earlier),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, earlier),
 				cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 1, earlier),
 			},
 			want: []metav1.Condition{
 				cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 1, earlier),
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, earlier),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, earlier),
 			},
 		},
 		"status flips: its time moves, the other's is kept, the agent's is not returned": {
 			current: []metav1.Condition{
 				nvml,
 				cond(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonAgentLeaseExpired, 1, earlier),
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, earlier),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, earlier),
 			},
 			want: []metav1.Condition{
 				cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 1, now),
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, earlier),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, earlier),
 			},
 			wantChanged: true,
 		},
 		"only the generation moved": {
 			current: []metav1.Condition{
 				cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 0, earlier),
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, earlier),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, earlier),
 			},
 			want: []metav1.Condition{
 				cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAgentReporting, 1, earlier),
-				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, ReasonAllGPUsHealthy, 1, earlier),
+				cond(doradev1.NodeGPUsHealthy, metav1.ConditionTrue, doradev1.ReasonAllGPUsHealthy, 1, earlier),
 			},
 			wantChanged: true,
 		},

@@ -45,12 +45,6 @@ const (
 	IndexSourceVolume = "volume.dora.dev/source"
 )
 
-// Event reasons besides the condition reasons.
-const (
-	EventDataKept    = "DataKept"
-	EventDataRemoved = "DataRemoved"
-)
-
 // clashRetry is how often a volume whose names are taken by someone else looks again.
 const clashRetry = time.Minute
 
@@ -496,9 +490,9 @@ func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 		if done, err := r.removeData(ctx, vol, *dir); err != nil || !done {
 			return err
 		}
-		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataRemoved, "DeleteVolume", "Removed %s", where)
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, doradev1.EventDataRemoved, "DeleteVolume", "Removed %s", where)
 	} else if keep != "" {
-		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, EventDataKept, "DeleteVolume", "The data stays at %s: %s", where, keep)
+		r.recorder.Eventf(vol, nil, corev1.EventTypeNormal, doradev1.EventDataKept, "DeleteVolume", "The data stays at %s: %s", where, keep)
 	}
 	return finalizers.Release(ctx, r.client, vol, doradev1.FinalizerVolume)
 }

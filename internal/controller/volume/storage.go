@@ -21,13 +21,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
-// Storage condition reasons.
-const (
-	ReasonStorageReady    = "StorageReady"
-	ReasonStorageOverlaps = "Overlaps"
-	ReasonStorageInUse    = "InUse"
-)
-
 // StorageReconciler reports the volumes on each Storage, refuses an export that overlaps
 // an older one, and holds a Storage that is being deleted until its volumes are gone.
 type StorageReconciler struct {
@@ -89,14 +82,14 @@ func storageReady(st *doradev1.Storage, overlap *doradev1.Storage, volumes int) 
 	c := metav1.Condition{Type: doradev1.ConditionReady, ObservedGeneration: st.Generation}
 	switch {
 	case st.DeletionTimestamp != nil:
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonStorageInUse
+		c.Status, c.Reason = metav1.ConditionFalse, doradev1.ReasonStorageInUse
 		c.Message = fmt.Sprintf("being deleted; waiting for its %d volumes to be deleted first (their data stays on the server)", volumes)
 	case overlap != nil:
-		c.Status, c.Reason = metav1.ConditionFalse, ReasonStorageOverlaps
+		c.Status, c.Reason = metav1.ConditionFalse, doradev1.ReasonStorageOverlaps
 		c.Message = fmt.Sprintf("%s:%s overlaps Storage %s (%s:%s), so volumes of the two could share a directory; no volume is made here until one of the two is changed",
 			st.Spec.Endpoint, st.Spec.Mountpath, overlap.Name, overlap.Spec.Endpoint, overlap.Spec.Mountpath)
 	default:
-		c.Status, c.Reason = metav1.ConditionTrue, ReasonStorageReady
+		c.Status, c.Reason = metav1.ConditionTrue, doradev1.ReasonStorageReady
 		c.Message = fmt.Sprintf("volumes are made below %s:%s", st.Spec.Endpoint, st.Spec.Mountpath)
 	}
 	return c

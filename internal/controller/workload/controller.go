@@ -40,16 +40,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
-// Event reasons.
-const (
-	EventScaleUp   = "ScaleUp"
-	EventScaleDown = "ScaleDown"
-	EventReplaced  = "Replaced"
-	EventRecreated = "Recreated"
-	EventPaused    = "Paused"
-	EventResumed   = "Resumed"
-)
-
 // DefaultHistoryLimit is how many past specs are kept as ControllerRevisions.
 const DefaultHistoryLimit = 10
 
@@ -334,7 +324,7 @@ func (r *Reconciler) syncServices(ctx context.Context, wl *doradev1.Workload) (*
 		}
 	}
 	if len(refused) > 0 {
-		return &blocker{reason: ReasonPortUnavailable,
+		return &blocker{reason: doradev1.ReasonPortUnavailable,
 			message: "the API server refused a NodePort: " + strings.Join(refused, "; ")}, nil
 	}
 	return nil, nil
@@ -360,10 +350,10 @@ func portRefused(err error) bool {
 
 // checkHostNetwork refuses network.mode host unless the workload's workspace allows it.
 func (r *Reconciler) checkHostNetwork(ctx context.Context, wl *doradev1.Workload) (*blocker, error) {
-	if wl.Spec.Network == nil || wl.Spec.Network.Mode != "host" {
+	if wl.Spec.Network == nil || wl.Spec.Network.Mode != doradev1.NetworkModeHost {
 		return nil, nil
 	}
-	deny := &blocker{reason: ReasonHostNetworkDenied,
+	deny := &blocker{reason: doradev1.ReasonHostNetworkNotAllowed,
 		message: "network.mode host needs a workspace with spec.allowHostNetwork: ask an administrator, or use bridge"}
 	ns := &corev1.Namespace{}
 	if err := r.client.Get(ctx, client.ObjectKey{Name: wl.Namespace}, ns); err != nil {
@@ -481,22 +471,22 @@ func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.Workload
 	isPaused := meta.IsStatusConditionTrue(wl.Status.Conditions, doradev1.WorkloadPaused)
 	switch {
 	case isPaused && !wasPaused:
-		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventPaused, "Pause", "Paused: removing %d pods", len(p.scaleDown))
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventPaused, "Pause", "Paused: removing %d pods", len(p.scaleDown))
 	case !isPaused && wasPaused:
-		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventResumed, "Resume", "Resumed: %d replicas", wl.ReplicaCount())
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventResumed, "Resume", "Resumed: %d replicas", wl.ReplicaCount())
 	}
 	if created > 0 {
-		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, podspec.TemplateHash(wl))
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, podspec.TemplateHash(wl))
 	}
 	if len(p.scaleDown) > 0 && !isPaused {
-		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventScaleDown, "DeletePods", "Removing %d pods: %s", len(p.scaleDown), podNames(p.scaleDown))
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventScaleDown, "DeletePods", "Removing %d pods: %s", len(p.scaleDown), podNames(p.scaleDown))
 	}
 	if len(p.replace) > 0 {
-		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventReplaced, "ReplacePods", "Replacing %d pods of an older revision with revision %s: %s",
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventReplaced, "ReplacePods", "Replacing %d pods of an older revision with revision %s: %s",
 			len(p.replace), podspec.TemplateHash(wl), podNames(p.replace))
 	}
 	if len(p.recreate) > 0 {
-		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, EventRecreated, "RecreatePods", "Recreating %d pods the cluster took away: %s", len(p.recreate), podNames(p.recreate))
+		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, doradev1.EventRecreated, "RecreatePods", "Recreating %d pods the cluster took away: %s", len(p.recreate), podNames(p.recreate))
 	}
 }
 

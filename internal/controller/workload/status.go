@@ -15,34 +15,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
-// Condition reasons of a Workload.
-const (
-	ReasonAllReplicasReady  = "AllReplicasReady"
-	ReasonReplicasNotReady  = "ReplicasNotReady"
-	ReasonScaledToZero      = "ScaledToZero"
-	ReasonPaused            = "Paused"
-	ReasonResumed           = "Resumed"
-	ReasonCreating          = "CreatingPods"
-	ReasonReplacing         = "ReplacingPods"
-	ReasonScalingDown       = "ScalingDown"
-	ReasonSettled           = "Settled"
-	ReasonUnschedulable     = "Unschedulable"
-	ReasonScheduled         = "Scheduled"
-	ReasonVolumesNotReady   = "VolumesNotReady"
-	ReasonPortUnavailable   = "PortUnavailable"
-	ReasonHostNetworkDenied = "HostNetworkNotAllowed"
-	ReasonCompleted         = "Completed"
-	ReasonFailed            = "Failed"
-)
-
-// Condition types beyond those in the API package.
-const (
-	// ConditionVolumesReady is False while a mounted volume's claim is missing or unbound.
-	ConditionVolumesReady = "VolumesReady"
-	// ConditionPortsReady is False while a NodePort cannot be had.
-	ConditionPortsReady = "PortsReady"
-)
-
 // blocker is something that keeps pods from being created, with what to tell the user.
 type blocker struct {
 	reason, message string
@@ -103,9 +75,9 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 
 	paused := in.wl.Spec.Paused
 	if paused {
-		set(doradev1.WorkloadPaused, metav1.ConditionTrue, ReasonPaused, "spec.paused is true: the workload's pods are removed; set it to false to resume")
+		set(doradev1.WorkloadPaused, metav1.ConditionTrue, doradev1.ReasonPaused, "spec.paused is true: the workload's pods are removed; set it to false to resume")
 	} else {
-		set(doradev1.WorkloadPaused, metav1.ConditionFalse, ReasonResumed, "the workload is not paused")
+		set(doradev1.WorkloadPaused, metav1.ConditionFalse, doradev1.ReasonResumed, "the workload is not paused")
 	}
 
 	for _, b := range []struct {
@@ -113,8 +85,8 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		blk      *blocker
 		okReason string
 	}{
-		{ConditionVolumesReady, in.volumes, "VolumesBound"},
-		{ConditionPortsReady, in.ports, "PortsAllocated"},
+		{doradev1.WorkloadVolumesReady, in.volumes, "VolumesBound"},
+		{doradev1.WorkloadPortsReady, in.ports, "PortsAllocated"},
 	} {
 		if b.blk != nil {
 			set(b.condType, metav1.ConditionFalse, b.blk.reason, b.blk.message)
@@ -129,54 +101,54 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		if in.noProduct != "" {
 			msg = fmt.Sprintf("no node has product %s; the scheduler says: %s", in.noProduct, msg)
 		}
-		set(doradev1.WorkloadQueued, metav1.ConditionTrue, ReasonUnschedulable,
+		set(doradev1.WorkloadQueued, metav1.ConditionTrue, doradev1.ReasonUnschedulable,
 			fmt.Sprintf("%d of %d replicas wait for hardware: %s", len(unschedulable), in.desired, msg))
 	default:
-		set(doradev1.WorkloadQueued, metav1.ConditionFalse, ReasonScheduled, "no replica waits for hardware")
+		set(doradev1.WorkloadQueued, metav1.ConditionFalse, doradev1.ReasonScheduled, "no replica waits for hardware")
 	}
 
 	switch p := in.plan; {
 	case len(p.replace) > 0:
-		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonReplacing, fmt.Sprintf("replacing %d pods with revision %s", len(p.replace), in.revision))
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, doradev1.ReasonReplacingPods, fmt.Sprintf("replacing %d pods with revision %s", len(p.replace), in.revision))
 	case len(p.scaleDown) > 0:
-		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonScalingDown, fmt.Sprintf("removing %d pods", len(p.scaleDown)))
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, doradev1.ReasonScalingDown, fmt.Sprintf("removing %d pods", len(p.scaleDown)))
 	case len(p.create)+len(p.recreate) > 0 || existing < in.desired || (ready+succeeded+failed < in.desired && !in.wl.Spec.Paused):
-		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, ReasonCreating, fmt.Sprintf("%d of %d replicas exist, %d ready", existing, in.desired, ready))
+		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, doradev1.ReasonCreatingPods, fmt.Sprintf("%d of %d replicas exist, %d ready", existing, in.desired, ready))
 	default:
-		set(doradev1.WorkloadProgressing, metav1.ConditionFalse, ReasonSettled, "every replica exists at the current revision")
+		set(doradev1.WorkloadProgressing, metav1.ConditionFalse, doradev1.ReasonSettled, "every replica exists at the current revision")
 	}
 
 	// Ready and the phase say the most important thing first.
 	blocked := firstBlocker(in.hostNetwork, in.volumes, in.ports)
-	restartNever := in.wl.Spec.Config == nil || in.wl.Spec.Config.RestartPolicy == "" || in.wl.Spec.Config.RestartPolicy == "Never"
+	restartNever := in.wl.Spec.Config == nil || in.wl.Spec.Config.RestartPolicy == "" || in.wl.Spec.Config.RestartPolicy == doradev1.RestartNever
 	switch {
 	case paused:
 		st.Phase = doradev1.WorkloadPhasePaused
-		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonPaused, "the workload is paused")
+		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonPaused, "the workload is paused")
 	case blocked != nil && existing < in.desired:
 		st.Phase = doradev1.WorkloadPhasePending
 		set(doradev1.ConditionReady, metav1.ConditionFalse, blocked.reason, blocked.message)
 	case in.desired == 0:
 		st.Phase = doradev1.WorkloadPhaseRunning
-		set(doradev1.ConditionReady, metav1.ConditionTrue, ReasonScaledToZero, "replica.count is 0")
+		set(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonScaledToZero, "replica.count is 0")
 	case restartNever && succeeded == in.desired:
 		st.Phase = doradev1.WorkloadPhaseCompleted
-		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonCompleted, "every replica ran to completion")
+		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonCompleted, "every replica ran to completion")
 	case restartNever && failed > 0 && ready == 0 && succeeded+failed == in.desired:
 		st.Phase = doradev1.WorkloadPhaseFailed
-		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonFailed, fmt.Sprintf("%d of %d replicas failed", failed, in.desired))
+		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonFailed, fmt.Sprintf("%d of %d replicas failed", failed, in.desired))
 	case len(unschedulable) > 0:
 		st.Phase = doradev1.WorkloadPhaseQueued
-		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonUnschedulable, meta.FindStatusCondition(st.Conditions, doradev1.WorkloadQueued).Message)
+		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonUnschedulable, meta.FindStatusCondition(st.Conditions, doradev1.WorkloadQueued).Message)
 	case ready == in.desired:
 		st.Phase = doradev1.WorkloadPhaseRunning
-		set(doradev1.ConditionReady, metav1.ConditionTrue, ReasonAllReplicasReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
+		set(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAllReplicasReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
 	default:
 		st.Phase = doradev1.WorkloadPhasePending
 		if ready > 0 {
 			st.Phase = doradev1.WorkloadPhaseRunning
 		}
-		set(doradev1.ConditionReady, metav1.ConditionFalse, ReasonReplicasNotReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
+		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonReplicasNotReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
 	}
 	return st
 }
@@ -207,7 +179,7 @@ func containerStatus(pod *corev1.Pod, index int32) doradev1.ContainerStatus {
 		Name:     pod.Name,
 		Node:     pod.Spec.NodeName,
 		Revision: pod.Labels[podspec.LabelRevision],
-		State:    "Waiting",
+		State:    doradev1.ContainerWaiting,
 		Reason:   string(pod.Status.Phase),
 	}
 	for _, c := range pod.Status.ContainerStatuses {
@@ -216,17 +188,17 @@ func containerStatus(pod *corev1.Pod, index int32) doradev1.ContainerStatus {
 		}
 		switch {
 		case c.State.Running != nil:
-			cs.State, cs.Reason = "Running", ""
+			cs.State, cs.Reason = doradev1.ContainerRunning, ""
 		case c.State.Terminated != nil:
-			cs.State, cs.Reason, cs.Message = "Terminated", c.State.Terminated.Reason, c.State.Terminated.Message
+			cs.State, cs.Reason, cs.Message = doradev1.ContainerTerminated, c.State.Terminated.Reason, c.State.Terminated.Message
 		case c.State.Waiting != nil:
 			cs.Reason, cs.Message = c.State.Waiting.Reason, c.State.Waiting.Message
 		}
 	}
 	if msg, ok := unschedulableMessage(pod); ok {
-		cs.Reason, cs.Message = ReasonUnschedulable, msg
+		cs.Reason, cs.Message = doradev1.ReasonUnschedulable, msg
 	}
-	if pod.Status.Reason != "" && cs.State != "Running" {
+	if pod.Status.Reason != "" && cs.State != doradev1.ContainerRunning {
 		cs.Reason, cs.Message = pod.Status.Reason, pod.Status.Message
 	}
 	cs.Message = truncate(cs.Message, 1024)

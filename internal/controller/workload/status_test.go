@@ -18,7 +18,7 @@ func testWorkload(replicas int32, mutate ...func(*doradev1.Workload)) *doradev1.
 		Spec: doradev1.WorkloadSpec{
 			Replica: &doradev1.ReplicaSpec{Count: ptr.To(replicas)},
 			Image:   doradev1.ImageSpec{Image: "pytorch"},
-			Config:  &doradev1.ContainerConfig{RestartPolicy: "Never"},
+			Config:  &doradev1.ContainerConfig{RestartPolicy: doradev1.RestartNever},
 		},
 	}
 	for _, m := range mutate {
@@ -41,60 +41,60 @@ func TestComputeStatus(t *testing.T) {
 		{
 			name:      "all replicas ready",
 			in:        statusInput{wl: testWorkload(2), desired: 2, pods: []*corev1.Pod{replica(0, "r1").ready().scheduledOn("n1").build(), replica(1, "r1").ready().scheduledOn("n2").build()}},
-			wantPhase: doradev1.WorkloadPhaseRunning, wantReady: "2/2", wantReason: ReasonAllReplicasReady,
+			wantPhase: doradev1.WorkloadPhaseRunning, wantReady: "2/2", wantReason: doradev1.ReasonAllReplicasReady,
 			wantCond: map[string]metav1.ConditionStatus{doradev1.ConditionReady: metav1.ConditionTrue, doradev1.WorkloadQueued: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionFalse},
 		},
 		{
 			name:      "a replica waits for GPUs: Queued with the scheduler's words",
 			in:        statusInput{wl: testWorkload(2), desired: 2, pods: []*corev1.Pod{replica(0, "r1").ready().scheduledOn("n1").build(), replica(1, "r1").unschedulable(queuedMsg).build()}},
-			wantPhase: doradev1.WorkloadPhaseQueued, wantReady: "1/2", wantReason: ReasonUnschedulable, wantInMsg: "Insufficient nvidia.com/gpu",
+			wantPhase: doradev1.WorkloadPhaseQueued, wantReady: "1/2", wantReason: doradev1.ReasonUnschedulable, wantInMsg: "Insufficient nvidia.com/gpu",
 			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadQueued: metav1.ConditionTrue},
 		},
 		{
 			name: "no node has the product: said plainly",
 			in: statusInput{wl: testWorkload(1), desired: 1, noProduct: "Tesla T4",
 				pods: []*corev1.Pod{replica(0, "r1").unschedulable("0/6 nodes are available: 6 node(s) didn't match Pod's node affinity/selector.").build()}},
-			wantPhase: doradev1.WorkloadPhaseQueued, wantReady: "0/1", wantReason: ReasonUnschedulable, wantInMsg: "no node has product Tesla T4",
+			wantPhase: doradev1.WorkloadPhaseQueued, wantReady: "0/1", wantReason: doradev1.ReasonUnschedulable, wantInMsg: "no node has product Tesla T4",
 		},
 		{
 			name:      "paused",
 			in:        statusInput{wl: testWorkload(2, func(w *doradev1.Workload) { w.Spec.Paused = true }), desired: 0},
-			wantPhase: doradev1.WorkloadPhasePaused, wantReady: "0/0", wantReason: ReasonPaused,
+			wantPhase: doradev1.WorkloadPhasePaused, wantReady: "0/0", wantReason: doradev1.ReasonPaused,
 			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadPaused: metav1.ConditionTrue},
 		},
 		{
 			name: "volumes not ready: pending, and why",
 			in: statusInput{wl: testWorkload(1), desired: 1,
-				volumes: &blocker{reason: ReasonVolumesNotReady, message: "waiting for volumes: claim home for volume home does not exist yet"}},
-			wantPhase: doradev1.WorkloadPhasePending, wantReady: "0/1", wantReason: ReasonVolumesNotReady, wantInMsg: "claim home",
-			wantCond: map[string]metav1.ConditionStatus{ConditionVolumesReady: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionTrue},
+				volumes: &blocker{reason: doradev1.ReasonVolumesNotReady, message: "waiting for volumes: claim home for volume home does not exist yet"}},
+			wantPhase: doradev1.WorkloadPhasePending, wantReady: "0/1", wantReason: doradev1.ReasonVolumesNotReady, wantInMsg: "claim home",
+			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadVolumesReady: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionTrue},
 		},
 		{
 			name: "port refused",
 			in: statusInput{wl: testWorkload(1), desired: 1,
-				ports: &blocker{reason: ReasonPortUnavailable, message: "the API server refused a NodePort: provided port is not in the valid range"}},
-			wantPhase: doradev1.WorkloadPhasePending, wantReason: ReasonPortUnavailable, wantReady: "0/1", wantInMsg: "valid range",
-			wantCond: map[string]metav1.ConditionStatus{ConditionPortsReady: metav1.ConditionFalse},
+				ports: &blocker{reason: doradev1.ReasonPortUnavailable, message: "the API server refused a NodePort: provided port is not in the valid range"}},
+			wantPhase: doradev1.WorkloadPhasePending, wantReason: doradev1.ReasonPortUnavailable, wantReady: "0/1", wantInMsg: "valid range",
+			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadPortsReady: metav1.ConditionFalse},
 		},
 		{
 			name:      "every replica ran to completion under Never",
 			in:        statusInput{wl: testWorkload(2), desired: 2, pods: []*corev1.Pod{replica(0, "r1").phase(corev1.PodSucceeded).build(), replica(1, "r1").phase(corev1.PodSucceeded).build()}},
-			wantPhase: doradev1.WorkloadPhaseCompleted, wantReady: "0/2", wantReason: ReasonCompleted,
+			wantPhase: doradev1.WorkloadPhaseCompleted, wantReady: "0/2", wantReason: doradev1.ReasonCompleted,
 		},
 		{
 			name:      "replicas failed under Never",
 			in:        statusInput{wl: testWorkload(2), desired: 2, pods: []*corev1.Pod{replica(0, "r1").phase(corev1.PodSucceeded).build(), replica(1, "r1").phase(corev1.PodFailed).build()}},
-			wantPhase: doradev1.WorkloadPhaseFailed, wantReady: "0/2", wantReason: ReasonFailed, wantInMsg: "1 of 2 replicas failed",
+			wantPhase: doradev1.WorkloadPhaseFailed, wantReady: "0/2", wantReason: doradev1.ReasonFailed, wantInMsg: "1 of 2 replicas failed",
 		},
 		{
 			name:      "scaled to zero",
 			in:        statusInput{wl: testWorkload(0), desired: 0},
-			wantPhase: doradev1.WorkloadPhaseRunning, wantReady: "0/0", wantReason: ReasonScaledToZero,
+			wantPhase: doradev1.WorkloadPhaseRunning, wantReady: "0/0", wantReason: doradev1.ReasonScaledToZero,
 		},
 		{
 			name:      "creating",
 			in:        statusInput{wl: testWorkload(2), desired: 2, plan: plan{create: []int32{0, 1}}},
-			wantPhase: doradev1.WorkloadPhasePending, wantReady: "0/2", wantReason: ReasonReplicasNotReady,
+			wantPhase: doradev1.WorkloadPhasePending, wantReady: "0/2", wantReason: doradev1.ReasonReplicasNotReady,
 			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadProgressing: metav1.ConditionTrue},
 		},
 	}
@@ -126,7 +126,7 @@ func TestComputeStatusIsStable(t *testing.T) {
 	if !equalStatus(first, second) {
 		t.Fatalf("status changed on recomputation:\n%+v\n%+v", first, second)
 	}
-	if len(first.Containers) != 2 || first.Containers[0].Node != "n1" || first.Containers[1].Reason != ReasonUnschedulable {
+	if len(first.Containers) != 2 || first.Containers[0].Node != "n1" || first.Containers[1].Reason != doradev1.ReasonUnschedulable {
 		t.Errorf("containers = %+v", first.Containers)
 	}
 }

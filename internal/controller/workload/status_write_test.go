@@ -17,9 +17,9 @@ func TestStatusWriteDecision(t *testing.T) {
 	status := func(gen int64, phase doradev1.WorkloadPhase, ready string, conds ...metav1.Condition) doradev1.WorkloadStatus {
 		return doradev1.WorkloadStatus{ObservedGeneration: gen, Phase: phase, Ready: ready, Conditions: conds}
 	}
-	notReady := cond(doradev1.ConditionReady, metav1.ConditionFalse, ReasonReplicasNotReady)
-	isReady := cond(doradev1.ConditionReady, metav1.ConditionTrue, ReasonAllReplicasReady)
-	queued := cond(doradev1.WorkloadQueued, metav1.ConditionTrue, ReasonUnschedulable)
+	notReady := cond(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonReplicasNotReady)
+	isReady := cond(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonAllReplicasReady)
+	queued := cond(doradev1.WorkloadQueued, metav1.ConditionTrue, doradev1.ReasonUnschedulable)
 	cases := []struct {
 		name      string
 		before    doradev1.WorkloadStatus
@@ -29,14 +29,14 @@ func TestStatusWriteDecision(t *testing.T) {
 		wantWrite bool
 		wantWait  time.Duration
 	}{
-		{"nothing changed", status(1, "Pending", "0/4", notReady), status(1, "Pending", "0/4", notReady), time.Hour, true, false, 0},
-		{"settled: written at once", status(1, "Pending", "3/4", notReady), status(1, "Running", "4/4", isReady), 0, false, true, 0},
-		{"a count moves while pods are on their way: waits", status(1, "Pending", "0/4", notReady), status(1, "Running", "2/4", notReady), time.Second, true, false, time.Second},
-		{"a count moves, long after the last write: written", status(1, "Pending", "0/4", notReady), status(1, "Running", "2/4", notReady), 3 * time.Second, true, true, 0},
-		{"queued: written at once", status(1, "Pending", "0/4", notReady), status(1, "Queued", "0/4", notReady, queued), 0, true, true, 0},
-		{"new generation: written at once", status(1, "Running", "4/4", isReady), status(2, "Running", "4/4", isReady), 0, true, true, 0},
-		{"a brand-new workload waits for its pods a moment", status(0, "", ""), status(1, "Pending", "0/4", notReady), time.Second, true, false, time.Second},
-		{"a brand-new workload whose pods take long is shown", status(0, "", ""), status(1, "Pending", "0/4", notReady), 2 * time.Second, true, true, 0},
+		{"nothing changed", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhasePending, "0/4", notReady), time.Hour, true, false, 0},
+		{"settled: written at once", status(1, doradev1.WorkloadPhasePending, "3/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "4/4", isReady), 0, false, true, 0},
+		{"a count moves while pods are on their way: waits", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "2/4", notReady), time.Second, true, false, time.Second},
+		{"a count moves, long after the last write: written", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "2/4", notReady), 3 * time.Second, true, true, 0},
+		{"queued: written at once", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseQueued, "0/4", notReady, queued), 0, true, true, 0},
+		{"new generation: written at once", status(1, doradev1.WorkloadPhaseRunning, "4/4", isReady), status(2, doradev1.WorkloadPhaseRunning, "4/4", isReady), 0, true, true, 0},
+		{"a brand-new workload waits for its pods a moment", status(0, "", ""), status(1, doradev1.WorkloadPhasePending, "0/4", notReady), time.Second, true, false, time.Second},
+		{"a brand-new workload whose pods take long is shown", status(0, "", ""), status(1, doradev1.WorkloadPhasePending, "0/4", notReady), 2 * time.Second, true, true, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -121,7 +121,7 @@ func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) 
 		}
 	}
 	if len(problems) > 0 {
-		return claims, &blocker{reason: ReasonVolumesNotReady,
+		return claims, &blocker{reason: doradev1.ReasonVolumesNotReady,
 			message: "waiting for volumes: " + strings.Join(problems, "; ")}, nil
 	}
 	return claims, nil, nil

@@ -31,7 +31,7 @@ func TestSummarize(t *testing.T) {
 			{Product: "Quadro RTX 6000", Count: 1},
 			{Product: "Tesla V100-SXM2-16GB", Count: 3},
 		},
-		Workloads: map[string]int32{"Running": 2, "Queued": 1, "Pending": 1},
+		Workloads: map[string]int32{string(doradev1.WorkloadPhaseRunning): 2, string(doradev1.WorkloadPhaseQueued): 1, string(doradev1.WorkloadPhasePending): 1},
 	}
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(doradev1.ZoneStatus{}, "Conditions")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
