@@ -29,7 +29,9 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
+	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
+	"github.com/dora-hpc/dora-operator/internal/controller/storage"
 	"github.com/dora-hpc/dora-operator/internal/controller/volume"
 	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
@@ -124,35 +126,29 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		return nil, fmt.Errorf("creating the manager: %w", err)
 	}
 
-	ws := workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{}, opts.HelperImage)
-	if err := ws.SetupWithManager(ctx, mgr); err != nil {
-		return nil, fmt.Errorf("setting up the workspace controller: %w", err)
+	if err := indexes.Register(ctx, mgr.GetFieldIndexer()); err != nil {
+		return nil, err
 	}
-
-	nodes := node.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-node"), clock.RealClock{},
-		node.Options{AgentNamespace: opts.AgentNamespace})
-	if err := nodes.SetupWithManager(mgr); err != nil {
-		return nil, fmt.Errorf("setting up the node controller: %w", err)
+	type controller struct {
+		name string
+		r    interface{ SetupWithManager(ctrl.Manager) error }
 	}
-
-	if opts.WorkloadConcurrency <= 0 {
-		opts.WorkloadConcurrency = 16
+	controllers := []controller{
+		{"workspace", workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{}, opts.HelperImage)},
+		{"node", node.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-node"), clock.RealClock{},
+			node.Options{AgentNamespace: opts.AgentNamespace})},
+		{"volume", volume.NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("dora-volume"),
+			volume.Options{HelperImage: opts.HelperImage, Policy: access.Default})},
+		{"storage", storage.NewReconciler(mgr.GetClient(), mgr.GetAPIReader())},
+		{"workload", workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
+			workload.Options{Policy: access.Default, Concurrency: opts.WorkloadConcurrency})},
 	}
-	volumes := volume.NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("dora-volume"),
-		volume.Options{HelperImage: opts.HelperImage, Policy: access.Default})
-	if err := volumes.SetupWithManager(ctx, mgr); err != nil {
-		return nil, fmt.Errorf("setting up the volume controller: %w", err)
-	}
-
-	workloads := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{}, access.Default)
-	if err := workloads.SetupWithManager(ctx, mgr, opts.WorkloadConcurrency); err != nil {
-		return nil, fmt.Errorf("setting up the workload controller: %w", err)
-	}
-
 	if opts.Zone != "" {
-		zones := zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})
-		if err := zones.SetupWithManager(mgr); err != nil {
-			return nil, fmt.Errorf("setting up the zone controller: %w", err)
+		controllers = append(controllers, controller{"zone", zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})})
+	}
+	for _, c := range controllers {
+		if err := c.r.SetupWithManager(mgr); err != nil {
+			return nil, fmt.Errorf("setting up the %s controller: %w", c.name, err)
 		}
 	}
 

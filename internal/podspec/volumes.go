@@ -3,11 +3,14 @@ package podspec
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/types"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
 // VolumeClaim says which PersistentVolumeClaim (in the workload's namespace) backs one entry
@@ -18,6 +21,38 @@ type VolumeClaim struct {
 	// ReadOnly is true when the workload may only read the volume (another workspace's
 	// volume, or a Volume whose policy says so). spec.volumes[].readOnly can only add to it.
 	ReadOnly bool
+}
+
+// ClaimName is the PersistentVolumeClaim, in the workload's namespace, that backs a volume
+// entry: the Volume's own name for a volume of the workload's workspace, and for a volume of
+// another workspace a name that says whose it is and cannot meet a local one.
+func ClaimName(workloadNamespace string, v doradev1.WorkloadVolume) string {
+	ws := VolumeWorkspace(v)
+	if ws == "" || naming.WorkspaceNamespace(ws) == workloadNamespace {
+		return v.Name
+	}
+	base := strings.Trim(naming.WorkspaceNamespace(ws)+"."+v.Name, ".-")
+	if len(base) > 200 {
+		base = base[:200]
+	}
+	return "shared." + base + "." + naming.ShortHash(ws+"/"+v.Name)
+}
+
+// VolumeWorkspace is the workspace a volume entry names (workspace, or Dora's group), or
+// "" for the workload's own.
+func VolumeWorkspace(v doradev1.WorkloadVolume) string {
+	if v.Workspace != "" {
+		return v.Workspace
+	}
+	return v.Group
+}
+
+// VolumeKey is the Volume a volume entry of a workload in namespace names.
+func VolumeKey(namespace string, v doradev1.WorkloadVolume) types.NamespacedName {
+	if ws := VolumeWorkspace(v); ws != "" {
+		namespace = naming.WorkspaceNamespace(ws)
+	}
+	return types.NamespacedName{Namespace: namespace, Name: v.Name}
 }
 
 // PodInputs is what the controller looked up for the builder.

@@ -15,7 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/controller/workload"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
@@ -305,7 +305,7 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	g.Expect(k8sClient.Create(ctx, wl)).To(Succeed())
 	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "the workload should run once its claims are bound")
 
-	claimName := workload.ClaimName(user, wl.Spec.Volumes[0])
+	claimName := podspec.ClaimName(user, wl.Spec.Volumes[0])
 	claim := &corev1.PersistentVolumeClaim{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: claimName}, claim)).To(Succeed())
 	g.Expect(claim.Status.Phase).To(Equal(corev1.ClaimBound))
@@ -319,7 +319,7 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	g.Expect(shared.Spec.NFS.ReadOnly).To(BeTrue(), "another workspace's PV is read-only at the NFS level unless the volume invites writers")
 	g.Expect(own.Spec.NFS.ReadOnly).To(BeFalse())
 	scratchClaim := &corev1.PersistentVolumeClaim{}
-	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: workload.ClaimName(user, wl.Spec.Volumes[1])}, scratchClaim)).To(Succeed())
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: user, Name: podspec.ClaimName(user, wl.Spec.Volumes[1])}, scratchClaim)).To(Succeed())
 	scratchPV := &corev1.PersistentVolume{}
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: scratchClaim.Spec.VolumeName}, scratchPV)).To(Succeed())
 	g.Expect(scratchPV.Spec.NFS.ReadOnly).To(BeFalse(), "sharedWriters lets other workspaces write")
@@ -328,7 +328,7 @@ func TestCrossWorkspaceVolumeGetsItsOwnClaimOnTheSamePath(t *testing.T) {
 	pods := workloadPods(g, wl)
 	g.Expect(pods).To(HaveLen(1))
 	expectMount(g, &pods[0], "/imagenet", claimName, true)
-	expectMount(g, &pods[0], "/scratch", workload.ClaimName(user, wl.Spec.Volumes[1]), false)
+	expectMount(g, &pods[0], "/scratch", podspec.ClaimName(user, wl.Spec.Volumes[1]), false)
 
 	g.Expect(k8sClient.Delete(ctx, wl)).To(Succeed())
 	g.Eventually(func() bool {

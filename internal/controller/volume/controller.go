@@ -32,17 +32,11 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
+	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
+	"github.com/dora-hpc/dora-operator/internal/controller/namespaces"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
-)
-
-// Indexes the controllers list by.
-const (
-	// IndexStorage indexes Volumes by spec.storage.
-	IndexStorage = "volume.dora.dev/storage"
-	// IndexSourceVolume indexes claims by the Volume they reach (dora.dev/source-volume).
-	IndexSourceVolume = "volume.dora.dev/source"
 )
 
 // clashRetry is how often a volume whose names are taken by someone else looks again.
@@ -79,9 +73,7 @@ func NewReconciler(c client.Client, reader client.Reader, recorder events.EventR
 // +kubebuilder:rbac:groups=dora.dev,resources=volumes,verbs=get;list;watch;update;patch
 // +kubebuilder:rbac:groups=dora.dev,resources=volumes/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=dora.dev,resources=volumes/finalizers,verbs=update
-// +kubebuilder:rbac:groups=dora.dev,resources=storages,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=dora.dev,resources=storages/status,verbs=get;update;patch
-// +kubebuilder:rbac:groups=dora.dev,resources=storages/finalizers,verbs=update
+// +kubebuilder:rbac:groups=dora.dev,resources=storages,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=persistentvolumes,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
@@ -209,7 +201,7 @@ func (r *Reconciler) directoryOf(ctx context.Context, vol *doradev1.Volume, st *
 		}
 		return &recorded, "", nil
 	}
-	workspace, err := workspaceOf(ctx, r.client, r.reader, vol.Namespace)
+	workspace, err := namespaces.WorkspaceOf(ctx, r.client, r.reader, vol.Namespace)
 	if err != nil {
 		return nil, "", err
 	}
@@ -228,25 +220,6 @@ func recordedDirectory(st *doradev1.Storage, vol *doradev1.Volume) (nfs.Director
 		return nfs.Directory{}, false
 	}
 	return dir, true
-}
-
-// workspaceOf is the workspace a namespace belongs to (its dora.dev/workspace label); a
-// namespace of no workspace stands for itself. A namespace the cache has not seen yet (a
-// workspace's, just made) is read from the API server: guessing would put the data in
-// another directory.
-func workspaceOf(ctx context.Context, cached client.Client, reader client.Reader, namespace string) (string, error) {
-	ns := &corev1.Namespace{}
-	err := cached.Get(ctx, client.ObjectKey{Name: namespace}, ns)
-	if apierrors.IsNotFound(err) {
-		err = reader.Get(ctx, client.ObjectKey{Name: namespace}, ns)
-	}
-	if err != nil {
-		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
-	}
-	if ws := ns.Labels[doradev1.LabelWorkspace]; ws != "" {
-		return ws, nil
-	}
-	return namespace, nil
 }
 
 // ensureDirectory runs the mkdir Job until it has succeeded or failed. A Job of its name
@@ -391,7 +364,7 @@ func (r *Reconciler) ensureClaim(ctx context.Context, vol *doradev1.Volume) (*co
 func (r *Reconciler) syncShares(ctx context.Context, vol *doradev1.Volume, dir nfs.Directory) (clashed bool, err error) {
 	self := client.ObjectKeyFromObject(vol)
 	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: nfs.SourceKey(self)}); err != nil {
+	if err := r.client.List(ctx, claims, client.MatchingFields{indexes.ClaimSourceVolume: nfs.SourceKey(self)}); err != nil {
 		return false, fmt.Errorf("listing claims for volume %s: %w", self, err)
 	}
 	wanted := map[string]bool{}
@@ -501,7 +474,7 @@ func (r *Reconciler) finalize(ctx context.Context, vol *doradev1.Volume) error {
 // workspaces asked for, and names those still there.
 func (r *Reconciler) deleteClaims(ctx context.Context, vol *doradev1.Volume) ([]string, error) {
 	claims := &corev1.PersistentVolumeClaimList{}
-	if err := r.client.List(ctx, claims, client.MatchingFields{IndexSourceVolume: nfs.SourceKey(client.ObjectKeyFromObject(vol))}); err != nil {
+	if err := r.client.List(ctx, claims, client.MatchingFields{indexes.ClaimSourceVolume: nfs.SourceKey(client.ObjectKeyFromObject(vol))}); err != nil {
 		return nil, fmt.Errorf("listing claims: %w", err)
 	}
 	var remaining []string
@@ -685,22 +658,8 @@ func (r *Reconciler) emitEvents(vol *doradev1.Volume, before, after *doradev1.Vo
 
 // SetupWithManager registers the volume controller and the storage controller, and the
 // indexes they list by.
-func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	idx := mgr.GetFieldIndexer()
-	if err := idx.IndexField(ctx, &doradev1.Volume{}, IndexStorage, func(o client.Object) []string {
-		return []string{o.(*doradev1.Volume).Spec.Storage}
-	}); err != nil {
-		return fmt.Errorf("indexing volumes by storage: %w", err)
-	}
-	if err := idx.IndexField(ctx, &corev1.PersistentVolumeClaim{}, IndexSourceVolume, func(o client.Object) []string {
-		if key := o.GetAnnotations()[doradev1.AnnotationSourceVolume]; key != "" {
-			return []string{key}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing claims by volume: %w", err)
-	}
-	err := ctrl.NewControllerManagedBy(mgr).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
 		Named("volume").
 		For(&doradev1.Volume{}, builder.WithPredicates(predicates.SpecOrDeletion{})).
 		Owns(&batchv1.Job{}).
@@ -708,10 +667,6 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) err
 		Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
 		Watches(&doradev1.Storage{}, handler.EnqueueRequestsFromMapFunc(r.volumesOn), builder.WithPredicates(predicates.SpecOrDeletion{})).
 		Complete(r)
-	if err != nil {
-		return err
-	}
-	return (&StorageReconciler{client: r.client, reader: r.reader}).SetupWithManager(mgr)
 }
 
 // sourceVolume maps a claim or PersistentVolume to the Volume whose directory it reaches.
@@ -738,7 +693,7 @@ func (r *Reconciler) volumesOn(ctx context.Context, st client.Object) []reconcil
 	var reqs []reconcile.Request
 	for _, name := range names {
 		list := &doradev1.VolumeList{}
-		if err := r.client.List(ctx, list, client.MatchingFields{IndexStorage: name}); err != nil {
+		if err := r.client.List(ctx, list, client.MatchingFields{indexes.VolumeStorage: name}); err != nil {
 			ctrl.LoggerFrom(ctx).Error(err, "Listing volumes of a storage", "storage", name)
 			return nil
 		}

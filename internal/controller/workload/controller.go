@@ -35,6 +35,7 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
+	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
@@ -47,27 +48,42 @@ const DefaultHistoryLimit = 10
 // been freed); nothing else tells us.
 const portRetry = time.Minute
 
+// Options configure the workload controller.
+type Options struct {
+	// Policy decides which other workspaces' volumes a workload may mount (access.Default
+	// when nil).
+	Policy access.VolumePolicy
+	// Concurrency is how many workloads are reconciled at once (DefaultConcurrency when 0).
+	Concurrency int
+}
+
+// DefaultConcurrency is how many workloads are reconciled at once unless told otherwise.
+const DefaultConcurrency = 16
+
 // Reconciler turns Workloads into pods and services.
 type Reconciler struct {
 	client       client.Client
 	recorder     events.EventRecorder
 	clock        clock.PassiveClock
 	policy       access.VolumePolicy
+	concurrency  int
 	historyLimit int
 	// writes holds when each workload's status was last written (namespace/name ->
 	// time.Time), forgotten when the workload is.
 	writes sync.Map
 }
 
-// NewReconciler returns a Reconciler using the manager's (cached) client; policy decides
-// which other workspaces' volumes a workload may mount.
-func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock, policy access.VolumePolicy) *Reconciler {
-	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: policy, historyLimit: DefaultHistoryLimit}
+// NewReconciler returns a Reconciler using the manager's (cached) client, an event
+// recorder and a clock (clock.RealClock{} outside tests).
+func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock, opts Options) *Reconciler {
+	if opts.Policy == nil {
+		opts.Policy = access.Default
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit}
 }
-
-// IndexVolumes indexes Workloads by the Volumes they mount (<namespace>/<name>), so that a
-// Volume appearing in one workspace wakes the workloads of others waiting for it.
-const IndexVolumes = "workload.dora.dev/volumes"
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads/status,verbs=get;update;patch
@@ -498,23 +514,13 @@ func podNames(pods []*corev1.Pod) string {
 	return strings.Join(names, ", ")
 }
 
-// SetupWithManager registers the controller with concurrency workers. It owns pods,
-// services and revisions, and looks again at a namespace's workloads when a volume claim
-// there changes, and at the workloads that mount a Volume when it changes.
-func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, concurrency int) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &doradev1.Workload{}, IndexVolumes, func(o client.Object) []string {
-		wl := o.(*doradev1.Workload)
-		keys := make([]string, 0, len(wl.Spec.Volumes))
-		for _, v := range wl.Spec.Volumes {
-			keys = append(keys, volumeKey(wl.Namespace, v).String())
-		}
-		return keys
-	}); err != nil {
-		return fmt.Errorf("indexing workloads by volume: %w", err)
-	}
+// SetupWithManager registers the controller. It owns pods and services, and looks again
+// at a namespace's workloads when a volume claim there changes, and at the workloads that
+// mount a Volume when it changes (indexes.WorkloadVolumes).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workload").
-		WithOptions(controller.Options{MaxConcurrentReconciles: concurrency}).
+		WithOptions(controller.Options{MaxConcurrentReconciles: r.concurrency}).
 		For(&doradev1.Workload{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
 		Owns(&corev1.Pod{}).
 		Owns(&corev1.Service{}).
@@ -527,7 +533,7 @@ func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager, con
 func (r *Reconciler) workloadsMounting(ctx context.Context, obj client.Object) []reconcile.Request {
 	list := &doradev1.WorkloadList{}
 	key := client.ObjectKeyFromObject(obj).String()
-	if err := r.client.List(ctx, list, client.MatchingFields{IndexVolumes: key}); err != nil {
+	if err := r.client.List(ctx, list, client.MatchingFields{indexes.WorkloadVolumes: key}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing workloads for a volume", "volume", key)
 		return nil
 	}

@@ -12,40 +12,9 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
-
-// ClaimName is the PersistentVolumeClaim, in the workload's namespace, that backs a volume
-// entry: the Volume's own name for a volume of the workload's workspace, and for a volume of
-// another workspace a name that says whose it is and cannot meet a local one.
-func ClaimName(workloadNamespace string, v doradev1.WorkloadVolume) string {
-	ws := volumeWorkspace(v)
-	if ws == "" || naming.WorkspaceNamespace(ws) == workloadNamespace {
-		return v.Name
-	}
-	base := strings.Trim(naming.WorkspaceNamespace(ws)+"."+v.Name, ".-")
-	if len(base) > 200 {
-		base = base[:200]
-	}
-	return "shared." + base + "." + naming.ShortHash(ws+"/"+v.Name)
-}
-
-func volumeWorkspace(v doradev1.WorkloadVolume) string {
-	if v.Workspace != "" {
-		return v.Workspace
-	}
-	return v.Group
-}
-
-// volumeKey is the Volume a volume entry of a workload in namespace names.
-func volumeKey(namespace string, v doradev1.WorkloadVolume) types.NamespacedName {
-	if ws := volumeWorkspace(v); ws != "" {
-		namespace = naming.WorkspaceNamespace(ws)
-	}
-	return types.NamespacedName{Namespace: namespace, Name: v.Name}
-}
 
 // resolveVolumes finds the claim of every volume entry and whether it is mounted read-only.
 // For a volume of another workspace it asks the policy, then requests the claim in the
@@ -56,9 +25,9 @@ func (r *Reconciler) resolveVolumes(ctx context.Context, wl *doradev1.Workload) 
 	claims := make([]podspec.VolumeClaim, 0, len(wl.Spec.Volumes))
 	var problems []string
 	for _, v := range wl.Spec.Volumes {
-		key := volumeKey(wl.Namespace, v)
+		key := podspec.VolumeKey(wl.Namespace, v)
 		own := key.Namespace == wl.Namespace
-		claim := podspec.VolumeClaim{ClaimName: ClaimName(wl.Namespace, v), ReadOnly: v.ReadOnly}
+		claim := podspec.VolumeClaim{ClaimName: podspec.ClaimName(wl.Namespace, v), ReadOnly: v.ReadOnly}
 		claims = append(claims, claim)
 
 		vol := &doradev1.Volume{}

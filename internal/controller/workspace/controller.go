@@ -25,16 +25,11 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
+	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
-// IndexNamespaceName indexes Workspaces by the namespace they want, so that a change to any
-// namespace wakes the workspace waiting for that name.
-const IndexNamespaceName = "workspace.dora.dev/namespace"
-
-// IndexCloneSource indexes Workspaces by the namespace of the workspace they clone.
-const IndexCloneSource = "workspace.dora.dev/clone-source"
 
 // Reconciler makes each Workspace's namespace exist, owned by it; fills a clone; and takes
 // a deleted workspace down in order.
@@ -154,20 +149,7 @@ func newNamespace(ws *doradev1.Workspace, name string) *corev1.Namespace {
 
 // SetupWithManager registers the controller: it watches Workspaces, the namespaces they own,
 // and any namespace whose name a workspace wants (so a clash clears when it goes away).
-func (r *Reconciler) SetupWithManager(ctx context.Context, mgr ctrl.Manager) error {
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &doradev1.Workspace{}, IndexNamespaceName, func(o client.Object) []string {
-		return []string{naming.WorkspaceNamespace(o.GetName())}
-	}); err != nil {
-		return fmt.Errorf("indexing workspaces by namespace: %w", err)
-	}
-	if err := mgr.GetFieldIndexer().IndexField(ctx, &doradev1.Workspace{}, IndexCloneSource, func(o client.Object) []string {
-		if from := o.(*doradev1.Workspace).Spec.CloneFrom; from != "" {
-			return []string{naming.WorkspaceNamespace(from)}
-		}
-		return nil
-	}); err != nil {
-		return fmt.Errorf("indexing workspaces by clone source: %w", err)
-	}
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	busy := handler.EnqueueRequestsFromMapFunc(r.busyWorkspaces)
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workspace").
@@ -194,20 +176,20 @@ func (r *Reconciler) busyWorkspaces(ctx context.Context, obj client.Object) []re
 		return ws.Spec.CloneFrom != "" && (ws.Status.Clone == nil || ws.Status.Clone.Phase == doradev1.CloneRunning)
 	}
 	return append(
-		r.workspacesIndexed(ctx, IndexNamespaceName, obj.GetNamespace(), func(ws *doradev1.Workspace) bool {
+		r.workspacesIndexed(ctx, indexes.WorkspaceNamespace, obj.GetNamespace(), func(ws *doradev1.Workspace) bool {
 			return ws.DeletionTimestamp != nil || cloning(ws)
 		}),
-		r.workspacesIndexed(ctx, IndexCloneSource, obj.GetNamespace(), cloning)...)
+		r.workspacesIndexed(ctx, indexes.WorkspaceCloneSource, obj.GetNamespace(), cloning)...)
 }
 
 // clonesOf maps a workspace to the workspaces that clone it (they wait for it to exist).
 func (r *Reconciler) clonesOf(ctx context.Context, obj client.Object) []reconcile.Request {
-	return r.workspacesIndexed(ctx, IndexCloneSource, naming.WorkspaceNamespace(obj.GetName()), nil)
+	return r.workspacesIndexed(ctx, indexes.WorkspaceCloneSource, naming.WorkspaceNamespace(obj.GetName()), nil)
 }
 
 // workspacesWanting maps a namespace to the workspaces whose namespace has its name.
 func (r *Reconciler) workspacesWanting(ctx context.Context, ns client.Object) []reconcile.Request {
-	return r.workspacesIndexed(ctx, IndexNamespaceName, ns.GetName(), nil)
+	return r.workspacesIndexed(ctx, indexes.WorkspaceNamespace, ns.GetName(), nil)
 }
 
 // workspacesIndexed lists the workspaces whose index holds value and that keep (all when

@@ -1,11 +1,13 @@
-package volume
+// Package storage reconciles Storages: it reports the volumes on each, refuses an export
+// that overlaps an older one, and holds a Storage that is being deleted until its volumes
+// are gone (the data stays on the server).
+package storage
 
 import (
 	"context"
 	"fmt"
 	"slices"
 
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -17,25 +19,37 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
+	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
+	"github.com/dora-hpc/dora-operator/internal/controller/namespaces"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
+	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
-// StorageReconciler reports the volumes on each Storage, refuses an export that overlaps
-// an older one, and holds a Storage that is being deleted until its volumes are gone.
-type StorageReconciler struct {
+// Reconciler keeps each Storage's status and finalizer.
+type Reconciler struct {
 	client client.Client
 	reader client.Reader
 }
 
+// NewReconciler returns a Reconciler using the manager's cached client, and reader (the
+// uncached API reader) for namespaces the cache has not seen yet.
+func NewReconciler(c client.Client, reader client.Reader) *Reconciler {
+	return &Reconciler{client: c, reader: reader}
+}
+
+// +kubebuilder:rbac:groups=dora.dev,resources=storages,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=storages/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=storages/finalizers,verbs=update
+
 // Reconcile writes the storage's status and manages its finalizer.
-func (r *StorageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	st := &doradev1.Storage{}
 	if err := r.client.Get(ctx, req.NamespacedName, st); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	vols := &doradev1.VolumeList{}
-	if err := r.client.List(ctx, vols, client.MatchingFields{IndexStorage: st.Name}); err != nil {
+	if err := r.client.List(ctx, vols, client.MatchingFields{indexes.VolumeStorage: st.Name}); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing volumes: %w", err)
 	}
 	all := &doradev1.StorageList{}
@@ -48,37 +62,37 @@ func (r *StorageReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 			return ctrl.Result{}, err
 		}
 	}
-
 	names := make([]string, 0, len(vols.Items))
 	for _, v := range vols.Items {
-		ws, err := workspaceOf(ctx, r.client, r.reader, v.Namespace)
+		ws, err := namespaces.WorkspaceOf(ctx, r.client, r.reader, v.Namespace)
 		if err != nil {
 			// The list is for people; a namespace that cannot be read stands for itself.
 			ws = v.Namespace
 		}
 		names = append(names, ws+"/"+v.Name)
 	}
-	slices.Sort(names)
-
 	if st.DeletionTimestamp != nil && len(names) == 0 {
 		return ctrl.Result{}, finalizers.Release(ctx, r.client, st, doradev1.FinalizerStorage)
 	}
-
-	status := *st.Status.DeepCopy()
-	status.ObservedGeneration = st.Generation
-	status.Volumes = names
-	status.VolumeCount = int32(len(names))
-	meta.SetStatusCondition(&status.Conditions, storageReady(st, nfs.Overlap(st, all.Items), len(names)))
-	if apiequality.Semantic.DeepEqual(st.Status, status) {
-		return ctrl.Result{}, nil
-	}
-	original := st.DeepCopy()
-	st.Status = status
-	return ctrl.Result{}, client.IgnoreNotFound(r.client.Status().Patch(ctx, st, client.MergeFrom(original)))
+	_, err := statuspatch.Update(ctx, r.client, st, func() {
+		st.Status = computeStatus(st, nfs.Overlap(st, all.Items), names)
+	})
+	return ctrl.Result{}, err
 }
 
-// storageReady is the Ready condition of a storage.
-func storageReady(st *doradev1.Storage, overlap *doradev1.Storage, volumes int) metav1.Condition {
+// computeStatus is the storage's status given the older Storage its export overlaps (nil
+// for none) and the volumes on it as <workspace>/<volume>.
+func computeStatus(st *doradev1.Storage, overlap *doradev1.Storage, volumes []string) doradev1.StorageStatus {
+	status := *st.Status.DeepCopy()
+	status.ObservedGeneration = st.Generation
+	status.Volumes = slices.Sorted(slices.Values(volumes))
+	status.VolumeCount = int32(len(volumes))
+	meta.SetStatusCondition(&status.Conditions, readyCondition(st, overlap, len(volumes)))
+	return status
+}
+
+// readyCondition is the Ready condition of a storage.
+func readyCondition(st *doradev1.Storage, overlap *doradev1.Storage, volumes int) metav1.Condition {
 	c := metav1.Condition{Type: doradev1.ConditionReady, ObservedGeneration: st.Generation}
 	switch {
 	case st.DeletionTimestamp != nil:
@@ -95,9 +109,9 @@ func storageReady(st *doradev1.Storage, overlap *doradev1.Storage, volumes int) 
 	return c
 }
 
-// SetupWithManager registers the storage controller: it looks again at a storage when a
-// volume on it comes or goes, and at every storage when any changes (overlaps).
-func (r *StorageReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager registers the controller: it looks again at a storage when a volume on
+// it comes or goes, and at every storage when any changes (overlaps).
+func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("storage").
 		For(&doradev1.Storage{}, builder.WithPredicates(predicates.SpecOrDeletion{})).
@@ -108,9 +122,10 @@ func (r *StorageReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Complete(r)
 }
 
-func (r *StorageReconciler) allStorages(ctx context.Context, _ client.Object) []reconcile.Request {
+func (r *Reconciler) allStorages(ctx context.Context, _ client.Object) []reconcile.Request {
 	list := &doradev1.StorageList{}
 	if err := r.client.List(ctx, list); err != nil {
+		ctrl.LoggerFrom(ctx).Error(err, "Listing storages")
 		return nil
 	}
 	reqs := make([]reconcile.Request, 0, len(list.Items))

@@ -1,0 +1,87 @@
+// Package indexes is the one place that names and registers the cache's field indexes.
+// The manager registers them all at start; tests register the same ones on a fake client
+// (testclient), so a controller lists by an index the same way everywhere.
+package indexes
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/naming"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
+)
+
+// The indexes, by the field they hold.
+const (
+	// WorkloadVolumes indexes Workloads by the Volumes they mount (<namespace>/<name>), so
+	// that a Volume's change reaches the workloads of any namespace that mount it.
+	WorkloadVolumes = "workload.dora.dev/volumes"
+	// WorkspaceNamespace indexes Workspaces by the namespace they want, so that a change to
+	// any namespace reaches the workspace that wants its name.
+	WorkspaceNamespace = "workspace.dora.dev/namespace"
+	// WorkspaceCloneSource indexes Workspaces by the namespace of the workspace they clone.
+	WorkspaceCloneSource = "workspace.dora.dev/clone-source"
+	// VolumeStorage indexes Volumes by spec.storage.
+	VolumeStorage = "volume.dora.dev/storage"
+	// ClaimSourceVolume indexes claims by the Volume they reach (dora.dev/source-volume).
+	ClaimSourceVolume = "volume.dora.dev/source"
+)
+
+// Index is one field index: the kind it is on, its name, and what it holds for an object.
+type Index struct {
+	Object  client.Object
+	Field   string
+	Extract client.IndexerFunc
+}
+
+// All lists every index the controllers list by.
+func All() []Index {
+	return []Index{
+		{Object: &doradev1.Workload{}, Field: WorkloadVolumes, Extract: workloadVolumes},
+		{Object: &doradev1.Workspace{}, Field: WorkspaceNamespace, Extract: func(o client.Object) []string {
+			return []string{naming.WorkspaceNamespace(o.GetName())}
+		}},
+		{Object: &doradev1.Workspace{}, Field: WorkspaceCloneSource, Extract: workspaceCloneSource},
+		{Object: &doradev1.Volume{}, Field: VolumeStorage, Extract: func(o client.Object) []string {
+			return []string{o.(*doradev1.Volume).Spec.Storage}
+		}},
+		{Object: &corev1.PersistentVolumeClaim{}, Field: ClaimSourceVolume, Extract: claimSourceVolume},
+	}
+}
+
+// Register adds every index to the manager's cache.
+func Register(ctx context.Context, indexer client.FieldIndexer) error {
+	for _, idx := range All() {
+		if err := indexer.IndexField(ctx, idx.Object, idx.Field, idx.Extract); err != nil {
+			return fmt.Errorf("registering index %s: %w", idx.Field, err)
+		}
+	}
+	return nil
+}
+
+func workloadVolumes(o client.Object) []string {
+	wl := o.(*doradev1.Workload)
+	keys := make([]string, 0, len(wl.Spec.Volumes))
+	for _, v := range wl.Spec.Volumes {
+		keys = append(keys, podspec.VolumeKey(wl.Namespace, v).String())
+	}
+	return keys
+}
+
+func workspaceCloneSource(o client.Object) []string {
+	if from := o.(*doradev1.Workspace).Spec.CloneFrom; from != "" {
+		return []string{naming.WorkspaceNamespace(from)}
+	}
+	return nil
+}
+
+func claimSourceVolume(o client.Object) []string {
+	if key := o.GetAnnotations()[doradev1.AnnotationSourceVolume]; key != "" {
+		return []string{key}
+	}
+	return nil
+}
