@@ -30,7 +30,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
-
 // Reconciler makes each Workspace's namespace exist, owned by it; fills a clone; and takes
 // a deleted workspace down in order.
 type Reconciler struct {
