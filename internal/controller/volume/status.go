@@ -3,6 +3,7 @@ package volume
 import (
 	"fmt"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -44,6 +45,15 @@ type observation struct {
 	shareClash bool
 	// claim is the volume's claim, once made.
 	claim *corev1.PersistentVolumeClaim
+	// doneJob is a finished mkdir Job to delete once the status records the directory.
+	doneJob *batchv1.Job
+}
+
+// clashed reports whether something not the volume's keeps it from being made (a name
+// taken, or a directory Job that failed or is not ours): nothing may tell the volume when
+// that changes, so it looks again later.
+func (obs observation) clashed() bool {
+	return obs.clash != "" || obs.shareClash || obs.dirState == dirFailed
 }
 
 // computeStatus is the volume's status for what was observed. Conditions keep their

@@ -1,10 +1,13 @@
 package volume
 
 import (
+	"strings"
 	"testing"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
@@ -80,5 +83,67 @@ func TestRecordedDirectoryMustBeTheVolumes(t *testing.T) {
 	vol.Status.Server, vol.Status.Path = "10.9.9.9", dir.Path()
 	if _, ok := recordedDirectory(exportStorage, vol); ok {
 		t.Error("a recorded directory on another server must not be trusted")
+	}
+}
+
+// jobIn is want as the API server holds it: owned by owner (nil for none), with the Job
+// condition cond true ("" for a Job still running).
+func jobIn(want *batchv1.Job, owner *doradev1.Volume, cond batchv1.JobConditionType) *batchv1.Job {
+	job := want.DeepCopy()
+	if owner != nil {
+		job.OwnerReferences = []metav1.OwnerReference{{
+			APIVersion: doradev1.GroupVersion.String(), Kind: "Volume", Name: owner.Name, UID: owner.UID, Controller: ptr.To(true),
+		}}
+	}
+	if cond != "" {
+		job.Status.Conditions = []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "exit code 1"}}
+	}
+	return job
+}
+
+// The mkdir Job's progress is the directory's: just made or running is pending, a finished
+// one is created (and to be deleted once the status says so), a failed one is failed with
+// what to do, one of another owner is refused, and one of ours doing other work is replaced.
+func TestMkdirProgress(t *testing.T) {
+	dir, vol := mkdirFor(t, "team.a", "data")
+	vol.UID = "vol-uid"
+	want, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	otherDir, _ := mkdirFor(t, "team.b", "data")
+	otherWork, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, otherDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stranger := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Name: "data", UID: "someone-else"}}
+
+	cases := []struct {
+		name    string
+		job     *batchv1.Job
+		state   dirState
+		msgHas  string
+		doneJob bool
+		replace bool
+	}{
+		{name: "just created", job: nil, state: dirPending},
+		{name: "running", job: jobIn(want, vol, ""), state: dirPending},
+		{name: "succeeded: created, and the Job goes after the status write", job: jobIn(want, vol, batchv1.JobComplete), state: dirCreated, doneJob: true},
+		{name: "failed: says how to try again", job: jobIn(want, vol, batchv1.JobFailed), state: dirFailed, msgHas: "delete the Job to try again"},
+		{name: "not ours: refused, never touched", job: jobIn(want, stranger, batchv1.JobComplete), state: dirFailed, msgHas: "is not this volume's"},
+		{name: "unowned: refused", job: jobIn(want, nil, ""), state: dirFailed, msgHas: "delete or rename it"},
+		{name: "ours for another directory: replaced", job: jobIn(otherWork, vol, batchv1.JobComplete), state: dirPending, replace: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := mkdirProgress(vol, tc.job, want)
+			if got.state != tc.state || got.replace != tc.replace || (got.doneJob != nil) != tc.doneJob {
+				t.Errorf("mkdirProgress = state %d replace %v doneJob %v; want state %d replace %v doneJob %v",
+					got.state, got.replace, got.doneJob != nil, tc.state, tc.replace, tc.doneJob)
+			}
+			if !strings.Contains(got.message, tc.msgHas) {
+				t.Errorf("message %q does not contain %q", got.message, tc.msgHas)
+			}
+		})
 	}
 }
