@@ -6,7 +6,9 @@ import (
 
 // CreditRate is a price per unit of time.
 type CreditRate struct {
-	// hour is the price of one hour of one unit (one GPU of the product).
+	// hour is the price of one hour of one unit (one GPU of the product), at most
+	// 1000000000.
+	// +kubebuilder:validation:Maximum=1000000000
 	// +required
 	Hour Amount `json:"hour"`
 }
@@ -24,7 +26,7 @@ type ResourceCreditSpec struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=256
 	// +required
-	ProductName string `json:"product_name"`
+	ProductName string `json:"product_name,omitempty"`
 	// credit is the price.
 	// +required
 	Credit CreditPrice `json:"credit"`
@@ -35,14 +37,15 @@ type ResourceCreditSpec struct {
 
 // ResourceCreditStatus is what the manager observed of a ResourceCredit.
 type ResourceCreditStatus struct {
-	// observedGeneration is the generation this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// conditions describe the price.
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
 
 // ResourceCredit is the price per hour of a product (a GPU model) in this zone.
@@ -56,12 +59,13 @@ type ResourceCreditStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type ResourceCredit struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec is the price.
 	// +required
-	Spec ResourceCreditSpec `json:"spec"`
+	Spec ResourceCreditSpec `json:"spec,omitzero"`
 
 	// status is what the manager observed.
 	// +optional
@@ -88,6 +92,7 @@ type UserCreditSpec struct {
 // ZoneCredits is a user's spending in one zone for the current week.
 type ZoneCredits struct {
 	// zone is the zone.
+	// +kubebuilder:validation:MaxLength=63
 	// +required
 	Zone string `json:"zone"`
 	// weekly is the budget for the week.
@@ -109,19 +114,21 @@ type ZoneCredits struct {
 
 // UserCreditStatus is a user's spending, written by the credit controller.
 type UserCreditStatus struct {
-	// observedGeneration is the generation this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-	// zones is the spending per zone.
-	// +listType=map
-	// +listMapKey=zone
-	// +optional
-	Zones []ZoneCredits `json:"zones,omitempty"`
 	// conditions describe the credits.
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// zones is the spending per zone, one entry for each of the user's spec.credits.
+	// +listType=map
+	// +listMapKey=zone
+	// +kubebuilder:validation:MaxItems=64
+	// +optional
+	Zones []ZoneCredits `json:"zones,omitempty"`
 }
 
 // UserCredit is one user's credit spending; the credit controller writes its status.
@@ -135,12 +142,13 @@ type UserCreditStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type UserCredit struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec names the user.
 	// +optional
-	Spec UserCreditSpec `json:"spec,omitzero"`
+	Spec UserCreditSpec `json:"spec,omitempty,omitzero"`
 
 	// status is the spending.
 	// +optional

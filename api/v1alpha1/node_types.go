@@ -78,7 +78,7 @@ type NodeSpec struct {
 	// allow lists the workload classes the node takes: CPUWorkload, GPUWorkload.
 	// +kubebuilder:validation:MaxItems=2
 	// +kubebuilder:validation:items:Enum=CPUWorkload;GPUWorkload
-	// +kubebuilder:default={CPUWorkload,GPUWorkload}
+	// +default=["CPUWorkload","GPUWorkload"]
 	// +listType=set
 	// +optional
 	Allow []string `json:"allow,omitempty"`
@@ -92,10 +92,13 @@ type GPUInfo struct {
 	// minor is the device minor number (/dev/nvidia<minor>).
 	// +optional
 	Minor int32 `json:"minor,omitempty"`
-	// uuid is the GPU's UUID.
+	// uuid is the GPU's UUID, such as GPU-5fd4a7c2-9b1e-4d0a-8f3b-2c6e1a7d9e04.
+	// +kubebuilder:validation:MaxLength=128
 	// +required
 	UUID string `json:"uuid"`
-	// product is the product name as NVML reports it, such as Tesla V100-SXM2-16GB.
+	// product is the product name as NVML reports it, such as Tesla V100-SXM2-16GB. NVML
+	// names are at most 96 bytes.
+	// +kubebuilder:validation:MaxLength=96
 	// +required
 	Product string `json:"product"`
 	// memoryTotalMiB is the GPU memory in MiB.
@@ -105,6 +108,8 @@ type GPUInfo struct {
 	// +optional
 	MemoryUsedMiB int64 `json:"memoryUsedMiB,omitempty"`
 	// utilization is the GPU utilisation in percent.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
 	// +optional
 	Utilization int32 `json:"utilization,omitempty"`
 	// temperature is the GPU temperature in degrees Celsius.
@@ -120,16 +125,19 @@ type GPUInfo struct {
 	// +optional
 	Healthy bool `json:"healthy,omitempty"`
 	// health explains an unhealthy GPU.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Health string `json:"health,omitempty"`
 	// pod is the namespace/name of the pod holding the GPU, if any.
+	// +kubebuilder:validation:MaxLength=317
 	// +optional
 	Pod string `json:"pod,omitempty"`
 }
 
 // CPUInfo is the node's CPU.
 type CPUInfo struct {
-	// product is the CPU model.
+	// product is the CPU model, such as Intel(R) Xeon(R) Gold 6148 CPU @ 2.40GHz.
+	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	Product string `json:"product,omitempty"`
 	// cores is the number of logical cores.
@@ -139,18 +147,26 @@ type CPUInfo struct {
 
 // NodeStatus is a node's inventory, reported by its agent.
 type NodeStatus struct {
+	// conditions are Ready and others.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// gpus lists every GPU of the node.
 	// +listType=map
 	// +listMapKey=uuid
+	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	GPUs []GPUInfo `json:"gpus,omitempty"`
 	// gpuCount is the number of GPUs.
 	// +optional
 	GPUCount int32 `json:"gpuCount,omitempty"`
 	// gpuModels lists the GPU models present, comma separated.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	GPUModels string `json:"gpuModels,omitempty"`
 	// gpuMemoryMiB is the total GPU memory in MiB.
@@ -162,17 +178,14 @@ type NodeStatus struct {
 	// memoryMiB is the node's memory in MiB.
 	// +optional
 	MemoryMiB int64 `json:"memoryMiB,omitempty"`
-	// driverVersion is the NVIDIA driver version.
+	// driverVersion is the NVIDIA driver version, such as 550.54.15.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	DriverVersion string `json:"driverVersion,omitempty"`
-	// cudaVersion is the CUDA version the driver supports.
+	// cudaVersion is the CUDA version the driver supports, such as 12.4.
+	// +kubebuilder:validation:MaxLength=64
 	// +optional
 	CUDAVersion string `json:"cudaVersion,omitempty"`
-	// conditions are Ready and others.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Node is Dora's view of a Kubernetes Node of the same name: which workloads it takes, and
@@ -189,13 +202,14 @@ type NodeStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Node struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec says what the node may be used for.
-	// +kubebuilder:default={}
+	// +default={}
 	// +optional
-	Spec NodeSpec `json:"spec,omitzero"`
+	Spec NodeSpec `json:"spec,omitempty,omitzero"`
 
 	// status is the node's inventory.
 	// +optional

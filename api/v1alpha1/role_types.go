@@ -16,18 +16,40 @@ type RoleSpec struct {
 
 // RoleStatus is what the manager observed of a Role.
 type RoleStatus struct {
+	// conditions describe the role.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// clusterRole is the Kubernetes ClusterRole made from this role.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ClusterRole string `json:"clusterRole,omitempty"`
-	// conditions describe the role.
-	// +listType=map
-	// +listMapKey=type
+	// clusterRoles lists every ClusterRole made from this role: its namespaced rules, its
+	// cluster-scoped rules, and one per kind.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=253
+	// +listType=atomic
 	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	ClusterRoles []string `json:"clusterRoles,omitempty"`
+	// unmappedVerbs lists, as Kind/Verb, the verbs the role names that have no Kubernetes
+	// meaning (Token, anything on Project): accepted, and granting nothing.
+	// +kubebuilder:validation:MaxItems=512
+	// +kubebuilder:validation:items:MaxLength=64
+	// +listType=atomic
+	// +optional
+	UnmappedVerbs []string `json:"unmappedVerbs,omitempty"`
 }
+
+// Role condition reasons (of Ready).
+const (
+	// ReasonClusterRolesMade: the role's ClusterRoles match its permissions.
+	ReasonClusterRolesMade = "ClusterRolesMade"
+)
 
 // Role is a Dora role: the verbs allowed on each kind. It becomes a ClusterRole.
 //
@@ -38,12 +60,13 @@ type RoleStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Role struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec lists the permissions.
 	// +optional
-	Spec RoleSpec `json:"spec,omitzero"`
+	Spec RoleSpec `json:"spec,omitempty,omitzero"`
 
 	// status is what the manager observed.
 	// +optional

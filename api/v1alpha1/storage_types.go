@@ -34,13 +34,14 @@ type StorageSpec struct {
 
 	// kind is the storage protocol; NFS is the only one.
 	// +kubebuilder:validation:Enum=NFS
-	// +kubebuilder:default=NFS
+	// +default="NFS"
 	// +optional
 	Kind string `json:"kind,omitempty"`
 
 	// mountOptions are passed to the NFS mount, such as nfsvers=4.1. They apply to
 	// PersistentVolumes made after a change.
 	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:MaxLength=256
 	// +listType=atomic
 	// +optional
 	MountOptions []string `json:"mountOptions,omitempty"`
@@ -48,24 +49,29 @@ type StorageSpec struct {
 
 // StorageStatus is what the manager observed of a Storage.
 type StorageStatus struct {
+	// conditions describe the storage: Ready.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// volumeCount is how many volumes live on this storage.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=10000
 	// +optional
 	VolumeCount int32 `json:"volumeCount,omitempty"`
 
 	// volumes lists the volumes on this storage as <workspace>/<volume>.
 	// +listType=set
+	// +kubebuilder:validation:MaxItems=10000
+	// +kubebuilder:validation:items:MaxLength=317
 	// +optional
 	Volumes []string `json:"volumes,omitempty"`
-
-	// conditions describe the storage: Ready.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Storage is an NFS export that Volumes live on, reachable from every node of the zone.
@@ -80,6 +86,7 @@ type StorageStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Storage struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

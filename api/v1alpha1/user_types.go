@@ -20,24 +20,24 @@ type UserDefaults struct {
 type RoleBinding struct {
 	// kind is the Dora kind the role applies to, or All.
 	// +kubebuilder:validation:Enum=All;Workload;Container;Volume;Storage;Node;Workspace;Zone;CPU;GPU;Resourcecredit;Usercredit;User;Role;Project
-	// +kubebuilder:default=All
+	// +default="All"
 	// +optional
 	Kind string `json:"kind,omitempty"`
 	// zone is the zone the role applies in, or All.
 	// +kubebuilder:validation:MaxLength=63
-	// +kubebuilder:default=All
+	// +default="All"
 	// +optional
 	Zone string `json:"zone,omitempty"`
 	// workspace is the workspace the role applies in, or All.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +required
-	Workspace string `json:"workspace"`
+	Workspace string `json:"workspace,omitempty"`
 	// role is the name of a Dora Role.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
-	Role string `json:"role"`
+	Role string `json:"role,omitempty"`
 }
 
 // WeeklyCredits is a user's weekly budget in one zone.
@@ -46,8 +46,9 @@ type WeeklyCredits struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=63
 	// +required
-	Zone string `json:"zone"`
-	// weekly is the number of credits the user may spend each week.
+	Zone string `json:"zone,omitempty"`
+	// weekly is the number of credits the user may spend each week, at most 1000000000.
+	// +kubebuilder:validation:Maximum=1000000000
 	// +required
 	Weekly Amount `json:"weekly"`
 }
@@ -70,16 +71,33 @@ type UserSpec struct {
 	Credits []WeeklyCredits `json:"credits,omitempty"`
 }
 
+// User condition reasons (of Ready).
+const (
+	// ReasonGrantsBound: every grant for this zone is bound.
+	ReasonGrantsBound = "GrantsBound"
+	// ReasonGrantsIncomplete: a grant names a Role or workspace that does not exist; the
+	// message names each such entry of spec.resources.
+	ReasonGrantsIncomplete = "GrantsIncomplete"
+)
+
 // UserStatus is what the manager observed of a User.
 type UserStatus struct {
-	// observedGeneration is the generation this status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// conditions describe the user.
 	// +listType=map
 	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	// observedGeneration is the generation this status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+	// bound lists what the user's grants were bound to in this zone, such as "user on All
+	// in namespace amedeo-setti".
+	// +kubebuilder:validation:MaxItems=1024
+	// +kubebuilder:validation:items:MaxLength=512
+	// +listType=atomic
+	// +optional
+	Bound []string `json:"bound,omitempty"`
 }
 
 // User is a Dora user: defaults, role bindings and weekly credits.
@@ -92,12 +110,13 @@ type UserStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type User struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec configures the user.
 	// +optional
-	Spec UserSpec `json:"spec,omitzero"`
+	Spec UserSpec `json:"spec,omitempty,omitzero"`
 
 	// status is what the manager observed.
 	// +optional

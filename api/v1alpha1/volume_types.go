@@ -61,7 +61,7 @@ type VolumeSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +kubebuilder:validation:XValidation:rule="self == oldSelf",message="storage cannot be changed: the data stays on the old storage; create a new Volume and copy the data"
 	// +required
-	Storage string `json:"storage"`
+	Storage string `json:"storage,omitempty"`
 
 	// subpath places the volume's directory below <mountpath>/<workspace>/<volume>, a
 	// relative path.
@@ -72,7 +72,7 @@ type VolumeSpec struct {
 
 	// policy is readwrite (default) or readonly; readonly mounts it read-only everywhere.
 	// +kubebuilder:validation:Enum=readwrite;readonly
-	// +kubebuilder:default=readwrite
+	// +default="readwrite"
 	// +optional
 	Policy string `json:"policy,omitempty"`
 
@@ -84,40 +84,46 @@ type VolumeSpec struct {
 	// reclaimPolicy is what happens to the data when the Volume is deleted: Retain (default)
 	// keeps it on the storage, Delete removes the directory.
 	// +kubebuilder:validation:Enum=Retain;Delete
-	// +kubebuilder:default=Retain
+	// +default="Retain"
 	// +optional
 	ReclaimPolicy string `json:"reclaimPolicy,omitempty"`
 }
 
 // VolumeStatus is what the manager observed of a Volume.
 type VolumeStatus struct {
+	// conditions are Ready (the claim is bound; its reason says what is missing when it is
+	// not, such as StorageNotFound) and DirectoryReady.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// server is the NFS server that holds the data.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Server string `json:"server,omitempty"`
 
 	// path is the directory on the server that holds the data:
-	// <mountpath>/<workspace>/<volume>[/<subpath>].
+	// <mountpath>/<workspace>/<volume>[/<subpath>]. Its bound is the longest mountpath (4096),
+	// workspace (63), volume name (253) and subpath (4096) joined.
+	// +kubebuilder:validation:MaxLength=8511
 	// +optional
 	Path string `json:"path,omitempty"`
 
 	// persistentVolumeName is the PersistentVolume that reaches the directory.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	PersistentVolumeName string `json:"persistentVolumeName,omitempty"`
 
 	// claimName is the PersistentVolumeClaim workloads of the workspace mount.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ClaimName string `json:"claimName,omitempty"`
-
-	// conditions are Ready (the claim is bound; its reason says what is missing when it is
-	// not, such as StorageNotFound) and DirectoryReady.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Volume is a directory on an NFS Storage that workloads of its workspace mount, on any node.
@@ -133,12 +139,13 @@ type VolumeStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Volume struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec configures the volume.
 	// +required
-	Spec VolumeSpec `json:"spec"`
+	Spec VolumeSpec `json:"spec,omitzero"`
 
 	// status is what the manager observed.
 	// +optional

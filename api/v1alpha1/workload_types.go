@@ -86,14 +86,14 @@ const (
 // volumes and ports, and how many replicas.
 type WorkloadSpec struct {
 	// replica says how many containers run this workload.
-	// +kubebuilder:default={}
+	// +default={}
 	// +optional
 	Replica *ReplicaSpec `json:"replica,omitempty"`
 
 	// driver is the runtime Dora drives. Docker, the only one accepted, means the node's
 	// container runtime.
 	// +kubebuilder:validation:Enum=Docker
-	// +kubebuilder:default=Docker
+	// +default="Docker"
 	// +optional
 	Driver string `json:"driver,omitempty"`
 
@@ -103,14 +103,14 @@ type WorkloadSpec struct {
 
 	// selectors choose the hardware: GPU model and count, CPU model and count, a node.
 	// +optional
-	Selectors Selectors `json:"selectors,omitzero"`
+	Selectors Selectors `json:"selectors,omitempty,omitzero"`
 
 	// image is the container image to run.
 	// +required
 	Image ImageSpec `json:"image"`
 
 	// config is how the container runs: command, environment, shared memory, restarts.
-	// +kubebuilder:default={}
+	// +default={}
 	// +optional
 	Config *ContainerConfig `json:"config,omitempty"`
 
@@ -144,7 +144,7 @@ type ReplicaSpec struct {
 	// 0 scales the workload down to nothing.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=1000
-	// +kubebuilder:default=1
+	// +default=1
 	// +optional
 	Count *int32 `json:"count,omitempty"`
 }
@@ -222,7 +222,7 @@ type ImageSpec struct {
 
 	// pullPolicy is when the image is pulled: Always, IfNotPresent (default) or Never.
 	// +kubebuilder:validation:Enum=Always;IfNotPresent;Never
-	// +kubebuilder:default=IfNotPresent
+	// +default="IfNotPresent"
 	// +optional
 	PullPolicy string `json:"pullPolicy,omitempty"`
 }
@@ -259,21 +259,23 @@ type ContainerConfig struct {
 	Cmd StringOrList `json:"cmd,omitzero"`
 
 	// env sets environment variables, each as NAME=value.
+	// +listType=atomic
 	// +kubebuilder:validation:MaxItems=128
 	// +kubebuilder:validation:items:MaxLength=8192
 	// +kubebuilder:validation:XValidation:rule="self.all(e, e.matches('^[A-Za-z_][A-Za-z0-9_.-]*=.*$'))",message="config.env entries must look like NAME=value, with NAME made of letters, digits, '_', '.' or '-'"
 	// +optional
 	Env []string `json:"env,omitempty"`
 
-	// shmSize is the size of /dev/shm in bytes, backed by memory.
+	// shmSize is the size of /dev/shm in bytes, backed by memory; at most 4 TiB.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=4398046511104
 	// +optional
 	ShmSize *int64 `json:"shmSize,omitempty"`
 
 	// restartPolicy is what happens when the container exits: Never (default), Always or
 	// OnFailure.
 	// +kubebuilder:validation:Enum=Never;Always;OnFailure
-	// +kubebuilder:default=Never
+	// +default="Never"
 	// +optional
 	RestartPolicy string `json:"restartPolicy,omitempty"`
 
@@ -287,7 +289,7 @@ type ContainerConfig struct {
 	// affinity is how replicas are placed: Random (default) or First leave it to the
 	// scheduler, Distribute spreads them over nodes, Fill packs them onto as few as possible.
 	// +kubebuilder:validation:Enum=Random;First;Distribute;Fill
-	// +kubebuilder:default=Random
+	// +default="Random"
 	// +optional
 	Affinity string `json:"affinity,omitempty"`
 }
@@ -299,7 +301,7 @@ type WorkloadVolume struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=253
 	// +required
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"`
 
 	// target is where the volume appears in the container, an absolute path.
 	// +kubebuilder:validation:MaxLength=4096
@@ -335,7 +337,7 @@ type NetworkSpec struct {
 	// mode is bridge (default: the pod network) or host (the node's network, only where the
 	// workspace allows it).
 	// +kubebuilder:validation:Enum=bridge;host
-	// +kubebuilder:default=bridge
+	// +default="bridge"
 	// +optional
 	Mode string `json:"mode,omitempty"`
 
@@ -356,13 +358,13 @@ type PortSpec struct {
 
 	// kind is how the port is exposed; NodePort is the only kind.
 	// +kubebuilder:validation:Enum=NodePort
-	// +kubebuilder:default=NodePort
+	// +default="NodePort"
 	// +optional
 	Kind string `json:"kind,omitempty"`
 
 	// protocol is tcp (default), udp or sctp.
 	// +kubebuilder:validation:Enum=tcp;udp;sctp;TCP;UDP;SCTP
-	// +kubebuilder:default=tcp
+	// +default="tcp"
 	// +optional
 	Protocol string `json:"protocol,omitempty"`
 
@@ -370,7 +372,7 @@ type PortSpec struct {
 	// +kubebuilder:validation:Minimum=1
 	// +kubebuilder:validation:Maximum=65535
 	// +required
-	Port int32 `json:"port"`
+	Port int32 `json:"port,omitempty"`
 
 	// nodePort is the node port for replica 0; replica i gets nodePort + i. Left out, the
 	// cluster picks free ports.
@@ -382,6 +384,13 @@ type PortSpec struct {
 
 // WorkloadStatus is what the manager observed of a Workload.
 type WorkloadStatus struct {
+	// conditions are Ready, Progressing, Paused and Queued.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -391,32 +400,33 @@ type WorkloadStatus struct {
 	Phase WorkloadPhase `json:"phase,omitempty"`
 
 	// replicas is the number of replicas that exist.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	Replicas int32 `json:"replicas,omitempty"`
 
 	// readyReplicas is the number of replicas running and ready.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
 
-	// ready is readyReplicas/desired replicas, as kubectl shows it.
+	// ready is readyReplicas/desired replicas, as kubectl shows it, such as 2/3.
+	// +kubebuilder:validation:MaxLength=32
 	// +optional
 	Ready string `json:"ready,omitempty"`
 
 	// currentRevision is the pod-template hash of the current spec.
+	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	CurrentRevision string `json:"currentRevision,omitempty"`
 
 	// containers describes each replica: where it runs and in what state.
 	// +listType=map
 	// +listMapKey=replica
+	// +kubebuilder:validation:MaxItems=1000
 	// +optional
 	Containers []ContainerStatus `json:"containers,omitempty"`
-
-	// conditions are Ready, Progressing, Paused and Queued.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // ContainerState is where a replica's container is, as the kubelet says.
@@ -432,15 +442,19 @@ const (
 
 // ContainerStatus is one replica of a Workload: Dora's Container.
 type ContainerStatus struct {
-	// replica is the replica index.
+	// replica is the replica index, from 0 to replica.count - 1.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=999
 	// +required
 	Replica int32 `json:"replica"`
 
 	// name is the pod's name.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Name string `json:"name,omitempty"`
 
 	// node is the node the replica runs on.
+	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Node string `json:"node,omitempty"`
 
@@ -449,14 +463,17 @@ type ContainerStatus struct {
 	State ContainerState `json:"state,omitempty"`
 
 	// reason says why the replica is in that state.
+	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Reason string `json:"reason,omitempty"`
 
 	// message gives details.
+	// +kubebuilder:validation:MaxLength=32768
 	// +optional
 	Message string `json:"message,omitempty"`
 
 	// revision is the pod-template hash the replica was created from.
+	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Revision string `json:"revision,omitempty"`
 }
@@ -475,6 +492,7 @@ type ContainerStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Workload struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

@@ -73,36 +73,39 @@ type WorkspaceSpec struct {
 
 // WorkspaceStatus is what the manager observed of a Workspace.
 type WorkspaceStatus struct {
+	// conditions are Ready, NamespaceReady, Cloned (for a clone) and Deleting (while it is
+	// taken down).
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// namespace is the namespace that holds the workspace's workloads and volumes.
+	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	Namespace string `json:"namespace,omitempty"`
 
 	// clone reports the copy of spec.cloneFrom, object by object.
 	// +optional
-	Clone *CloneStatus `json:"clone,omitempty"`
-
-	// conditions are Ready, NamespaceReady, Cloned (for a clone) and Deleting (while it is
-	// taken down).
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
+	Clone *CloneStatus `json:"clone,omitzero"`
 }
 
 // CloneStatus is the progress of a workspace clone.
 type CloneStatus struct {
 	// source is the workspace copied.
+	// +kubebuilder:validation:MaxLength=63
 	// +required
 	Source string `json:"source"`
 
 	// phase is Running, Complete or Failed.
 	// +kubebuilder:validation:Enum=Running;Complete;Failed
 	// +required
-	Phase string `json:"phase"`
+	Phase string `json:"phase,omitempty"`
 
 	// startTime is when the clone started.
 	// +optional
@@ -116,6 +119,7 @@ type CloneStatus struct {
 	// +listType=map
 	// +listMapKey=kind
 	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=4096
 	// +optional
 	Objects []ClonedObject `json:"objects,omitempty"`
 }
@@ -123,19 +127,22 @@ type CloneStatus struct {
 // ClonedObject is one object of a workspace clone.
 type ClonedObject struct {
 	// kind is Volume or Workload.
+	// +kubebuilder:validation:MaxLength=63
 	// +required
 	Kind string `json:"kind"`
 
 	// name is the object's name, the same in both workspaces.
+	// +kubebuilder:validation:MaxLength=253
 	// +required
 	Name string `json:"name"`
 
 	// state is Pending, Copying (the volume's data), Done or Failed.
 	// +kubebuilder:validation:Enum=Pending;Copying;Done;Failed
 	// +required
-	State string `json:"state"`
+	State string `json:"state,omitempty"`
 
 	// message says what failed, or what the object waits for.
+	// +kubebuilder:validation:MaxLength=32768
 	// +optional
 	Message string `json:"message,omitempty"`
 }
@@ -156,12 +163,13 @@ type ClonedObject struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Workspace struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec configures the workspace.
 	// +optional
-	Spec WorkspaceSpec `json:"spec,omitzero"`
+	Spec WorkspaceSpec `json:"spec,omitempty,omitzero"`
 
 	// status is what the manager observed.
 	// +optional

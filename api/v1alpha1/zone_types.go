@@ -15,16 +15,25 @@ type ZoneSpec struct {
 
 // GPUCount is a number of GPUs of one model.
 type GPUCount struct {
-	// product is the GPU model as NVML names it.
+	// product is the GPU model as NVML names it (at most 96 bytes).
+	// +kubebuilder:validation:MaxLength=96
 	// +required
 	Product string `json:"product"`
 	// count is how many there are.
+	// +kubebuilder:validation:Minimum=0
 	// +required
 	Count int32 `json:"count"`
 }
 
 // ZoneStatus is the state of the manager's own zone.
 type ZoneStatus struct {
+	// conditions describe the zone.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
 	// observedGeneration is the generation this status describes.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
@@ -36,18 +45,13 @@ type ZoneStatus struct {
 	// gpus counts the zone's GPUs by model.
 	// +listType=map
 	// +listMapKey=product
+	// +kubebuilder:validation:MaxItems=256
 	// +optional
 	GPUs []GPUCount `json:"gpus,omitempty"`
 
 	// workloads counts the zone's workloads by phase.
 	// +optional
 	Workloads map[string]int32 `json:"workloads,omitempty"`
-
-	// conditions describe the zone.
-	// +listType=map
-	// +listMapKey=type
-	// +optional
-	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
 
 // Zone is one Kubernetes cluster in a Dora installation. The Zone named after the manager's
@@ -61,12 +65,13 @@ type ZoneStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type Zone struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's standard metadata: its name, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec says where the zone is.
 	// +optional
-	Spec ZoneSpec `json:"spec,omitzero"`
+	Spec ZoneSpec `json:"spec,omitempty,omitzero"`
 
 	// status is the zone's state, for the manager's own zone.
 	// +optional

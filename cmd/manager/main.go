@@ -39,6 +39,7 @@ func main() {
 	flag.Float64Var(&qps, "kube-api-qps", 100, "Requests per second the manager may send to the API server.")
 	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of requests above --kube-api-qps.")
 	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 16, "Workloads reconciled at once.")
+	flag.StringVar(&opts.UsernamePrefix, "username-prefix", "", "Prefix the cluster's authenticator puts before a Dora user's name (as the API server's --oidc-username-prefix): Dora user amedeo.setti is Kubernetes user <prefix>amedeo.setti.")
 	flag.StringVar(&opts.HelperImage, "helper-image", nfs.DefaultHelperImage, "Image of the Jobs that create, copy and remove volume directories on NFS (needs sh, mkdir, chmod, cp, rm).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)

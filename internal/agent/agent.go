@@ -65,7 +65,6 @@ type Agent struct {
 	mu         sync.Mutex
 	lastStatus *doradev1.NodeStatus
 	lastAt     time.Time
-	lastLabels map[string]string
 	noNode     bool
 
 	latest atomic.Pointer[doradev1.NodeStatus]

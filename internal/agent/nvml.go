@@ -48,7 +48,8 @@ func (n *NVML) Shutdown() {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.ready {
-		n.lib.Shutdown()
+		// Nothing is left to do with an error at shutdown but to stop.
+		_ = n.lib.Shutdown()
 		n.ready = false
 	}
 }

@@ -33,7 +33,7 @@ func (w *xidWatcher) watch(ctx context.Context, lib nvml.Interface) {
 		log.Info("GPU XID events are not available; GPU health comes from NVML errors only", "reason", ret.Error())
 		return
 	}
-	defer set.Free()
+	defer func() { _ = set.Free() }()
 	count, _ := lib.DeviceGetCount()
 	for i := 0; i < count; i++ {
 		dev, ret := lib.DeviceGetHandleByIndex(i)

@@ -86,7 +86,7 @@ func Decode(data []byte, defaults Defaults) ([]Document, error) {
 	var errs []error
 	for index := 1; ; index++ {
 		raw, err := reader.Read()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
@@ -31,11 +32,14 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
+	"github.com/dora-hpc/dora-operator/internal/controller/role"
 	"github.com/dora-hpc/dora-operator/internal/controller/storage"
+	"github.com/dora-hpc/dora-operator/internal/controller/user"
 	"github.com/dora-hpc/dora-operator/internal/controller/volume"
 	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
 	"github.com/dora-hpc/dora-operator/internal/controller/zone"
+	"github.com/dora-hpc/dora-operator/internal/rbac"
 	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
 )
 
@@ -63,6 +67,9 @@ type Options struct {
 	// HelperImage runs the Jobs that create, copy and remove volume directories (default
 	// busybox).
 	HelperImage string
+	// UsernamePrefix turns a Dora user's name into the Kubernetes user name the cluster's
+	// authenticator gives them (as the API server's --oidc-username-prefix).
+	UsernamePrefix string
 	// Restartable lets a process build more than one manager (tests that kill and restart
 	// it): controller-runtime otherwise refuses a controller name seen before.
 	Restartable bool
@@ -115,6 +122,10 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 				&corev1.PersistentVolumeClaim{}: {Label: hasLabel(doradev1.LabelVolume)},
 				&corev1.PersistentVolume{}:      {Label: hasLabel(doradev1.LabelVolume)},
 				&batchv1.Job{}:                  {Label: hasLabel(doradev1.LabelVolume)},
+				// RBAC objects only of Dora Roles and Users.
+				&rbacv1.ClusterRole{}:        {Label: hasLabel(rbac.LabelManaged)},
+				&rbacv1.ClusterRoleBinding{}: {Label: hasLabel(rbac.LabelManaged)},
+				&rbacv1.RoleBinding{}:        {Label: hasLabel(rbac.LabelManaged)},
 			},
 		},
 	}
@@ -140,6 +151,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		{"volume", volume.NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("dora-volume"),
 			volume.Options{HelperImage: opts.HelperImage, Policy: access.Default})},
 		{"storage", storage.NewReconciler(mgr.GetClient(), mgr.GetAPIReader())},
+		{"role", role.NewReconciler(mgr.GetClient())},
+		{"user", user.NewReconciler(mgr.GetClient(), user.Options{Zone: opts.Zone, UsernamePrefix: opts.UsernamePrefix})},
 		{"workload", workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
 			workload.Options{Policy: access.Default, Concurrency: opts.WorkloadConcurrency})},
 	}
@@ -155,7 +168,10 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if opts.Webhook != nil {
 		// The workspace check reads the source of a clone uncached: a workspace applied just
 		// before its clone must be found.
-		dorawebhook.Register(mgr.GetWebhookServer(), opts.Zone, mgr.GetAPIReader())
+		dorawebhook.Register(mgr.GetWebhookServer(), dorawebhook.Options{
+			Zone: opts.Zone, Reader: mgr.GetAPIReader(), UsernamePrefix: opts.UsernamePrefix,
+			Authorizer: dorawebhook.SubjectAccessReviewer{Client: mgr.GetClient()},
+		})
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 			return nil, err
 		}

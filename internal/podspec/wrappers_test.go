@@ -22,7 +22,7 @@ func makeWorkload() *workloadWrapper {
 func (w *workloadWrapper) Obj() *doradev1.Workload { return &w.Workload }
 
 func (w *workloadWrapper) Named(name string) *workloadWrapper {
-	w.ObjectMeta.Name = name
+	w.Name = name
 	return w
 }
 

@@ -112,7 +112,7 @@ func PlanUser(in UserInputs) UserPlan {
 
 	plan.ClusterRole = &rbacv1.ClusterRole{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
-		ObjectMeta: metav1.ObjectMeta{Name: UserClusterRoleName(user), Labels: map[string]string{LabelUser: labelValue(user)}},
+		ObjectMeta: metav1.ObjectMeta{Name: UserClusterRoleName(user), Labels: map[string]string{LabelManaged: "true", LabelUser: labelValue(user)}},
 		Rules:      mergeNamed(selfRules),
 	}
 	plan.ClusterRoleBindings = append(plan.ClusterRoleBindings, clusterRoleBinding(user, UserClusterRoleName(user), UserClusterRoleName(user), subject))
@@ -177,7 +177,7 @@ func workspaceNamespaces(workspaces map[string]string, workspace string) (namesp
 func roleBinding(user, namespace, name, clusterRole string, subject rbacv1.Subject) *rbacv1.RoleBinding {
 	return &rbacv1.RoleBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
-		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{LabelUser: labelValue(user)}},
+		ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name, Labels: map[string]string{LabelManaged: "true", LabelUser: labelValue(user)}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
 		Subjects:   []rbacv1.Subject{subject},
 	}
@@ -186,7 +186,7 @@ func roleBinding(user, namespace, name, clusterRole string, subject rbacv1.Subje
 func clusterRoleBinding(user, name, clusterRole string, subject rbacv1.Subject) *rbacv1.ClusterRoleBinding {
 	return &rbacv1.ClusterRoleBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelUser: labelValue(user)}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelManaged: "true", LabelUser: labelValue(user)}},
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: clusterRole},
 		Subjects:   []rbacv1.Subject{subject},
 	}

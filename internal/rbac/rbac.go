@@ -21,6 +21,9 @@ import (
 
 // Labels on every RBAC object the manager makes, so it caches only its own.
 const (
+	// LabelManaged marks every ClusterRole and binding the manager makes from Dora Roles
+	// and Users; the manager's cache holds only those.
+	LabelManaged = "rbac.dora.dev/managed"
 	// LabelRole marks a ClusterRole made from a Dora Role with the role's name.
 	LabelRole = "rbac.dora.dev/role"
 	// LabelUser marks the bindings and ClusterRole made for a Dora User with its name.

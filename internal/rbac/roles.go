@@ -99,7 +99,7 @@ func (p Permissions) selfRules(kind, user, workspace string) []rbacv1.PolicyRule
 			if r.Scope != Self {
 				continue
 			}
-			pr := *r.PolicyRule.DeepCopy()
+			pr := *r.DeepCopy()
 			switch {
 			case r.ownNames:
 				pr.ResourceNames = []string{user}
@@ -148,7 +148,7 @@ func clusterRole(role, name string, rules []rbacv1.PolicyRule) *rbacv1.ClusterRo
 	}
 	return &rbacv1.ClusterRole{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRole"},
-		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelRole: labelValue(role)}},
+		ObjectMeta: metav1.ObjectMeta{Name: name, Labels: map[string]string{LabelManaged: "true", LabelRole: labelValue(role)}},
 		Rules:      rules,
 	}
 }

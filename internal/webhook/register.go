@@ -5,13 +5,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
 
-// Register serves every Dora admission webhook on server: the Workload shape check, the zone
-// check for this cluster's zone, and the workspace clone check, which reads source
-// workspaces with reader. Give it the manager's API reader (mgr.GetAPIReader()) so that a
-// workspace created just before its clone is found. Call it once: a server refuses a path
-// registered twice.
-func Register(server webhook.Server, zone string, reader client.Reader) {
-	server.Register(WorkloadValidatePath, &webhook.Admission{Handler: WorkloadValidator{}})
-	server.Register(ZoneValidatePath, &webhook.Admission{Handler: ZoneValidator{Zone: zone}})
-	server.Register(WorkspaceValidatePath, &webhook.Admission{Handler: WorkspaceValidator{Reader: reader}})
+// Options configure the webhooks.
+type Options struct {
+	// Zone is this cluster's zone: documents for another are refused.
+	Zone string
+	// Reader reads source workspaces of clones. Give it the manager's API reader
+	// (mgr.GetAPIReader()) so that a workspace created just before its clone is found.
+	Reader client.Reader
+	// Authorizer answers for Dora's own verbs (SubjectAccessReviewer in the manager).
+	Authorizer Authorizer
+	// UsernamePrefix is the cluster's prefix before Dora user names.
+	UsernamePrefix string
+}
+
+// Register serves every Dora admission webhook on server: owner stamping, the Workload
+// shape and access checks, the zone check and the workspace clone and access checks. Call
+// it once: a server refuses a path registered twice.
+func Register(server webhook.Server, opts Options) {
+	server.Register(OwnerMutatePath, &webhook.Admission{Handler: OwnerMutator{UsernamePrefix: opts.UsernamePrefix, Authorizer: opts.Authorizer}})
+	server.Register(WorkloadValidatePath, &webhook.Admission{Handler: WorkloadValidator{Authorizer: opts.Authorizer}})
+	server.Register(ZoneValidatePath, &webhook.Admission{Handler: ZoneValidator{Zone: opts.Zone}})
+	server.Register(WorkspaceValidatePath, &webhook.Admission{Handler: WorkspaceValidator{Reader: opts.Reader, Authorizer: opts.Authorizer}})
 }

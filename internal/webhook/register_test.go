@@ -10,8 +10,8 @@ import (
 
 func TestRegisterServesEveryWebhook(t *testing.T) {
 	server := webhook.NewServer(webhook.Options{})
-	Register(server, "dc-rov-01", workspaces(t))
-	for _, path := range []string{WorkloadValidatePath, ZoneValidatePath, WorkspaceValidatePath} {
+	Register(server, Options{Zone: "dc-rov-01", Reader: workspaces(t), Authorizer: grants{}})
+	for _, path := range []string{OwnerMutatePath, WorkloadValidatePath, ZoneValidatePath, WorkspaceValidatePath} {
 		_, pattern := server.WebhookMux().Handler(httptest.NewRequest(http.MethodPost, path, nil))
 		if pattern != path {
 			t.Errorf("%s is served by %q, want it registered", path, pattern)

@@ -98,7 +98,7 @@ func TestWorkspaceValidator(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			v := WorkspaceValidator{Reader: workspaces(t, tc.existing...)}
+			v := WorkspaceValidator{Reader: workspaces(t, tc.existing...), Authorizer: grants{}.allowAll()}
 			resp := v.Handle(context.Background(), workspaceRequest(t, tc.op, tc.cloneFrom))
 			expectVerdict(t, resp, tc.want)
 		})
@@ -115,7 +115,7 @@ func TestWorkspaceValidatorReportsReadErrors(t *testing.T) {
 			return errors.New("connection refused")
 		},
 	}).Build()
-	resp := WorkspaceValidator{Reader: broken}.Handle(context.Background(), workspaceRequest(t, admissionv1.Create, "amedeo.setti"))
+	resp := WorkspaceValidator{Reader: broken, Authorizer: grants{}.allowAll()}.Handle(context.Background(), workspaceRequest(t, admissionv1.Create, "amedeo.setti"))
 	if resp.Allowed {
 		t.Fatal("allowed, want an error")
 	}

@@ -38,8 +38,8 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/manager"
-	"github.com/dora-hpc/dora-operator/internal/simcluster"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
+	"github.com/dora-hpc/dora-operator/internal/simcluster"
 )
 
 var (
@@ -403,7 +403,7 @@ func (m *managerProcess) scrape() (writeCounts, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }()
 	return parseRequests(resp.Body), nil
 }
 
@@ -451,6 +451,6 @@ func freeAddr() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer l.Close()
+	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }

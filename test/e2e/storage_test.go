@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-	"github.com/dora-hpc/dora-operator/internal/podspec"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
+	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
 // nfsStorage creates a Storage on its own export.

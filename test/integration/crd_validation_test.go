@@ -16,7 +16,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
-
 	"github.com/dora-hpc/dora-operator/internal/doradoc"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )

@@ -74,7 +74,7 @@ func GPUHolders(ctx context.Context, socket, resourceName string) (map[string]Ho
 	if err != nil {
 		return nil, fmt.Errorf("creating pod-resources client for %s: %w", socket, err)
 	}
-	defer conn.Close()
+	defer func() { _ = conn.Close() }()
 
 	resp, err := podresourcesv1.NewPodResourcesListerClient(conn).List(ctx, &podresourcesv1.ListPodResourcesRequest{})
 	if err != nil {

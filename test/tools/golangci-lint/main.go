@@ -42,7 +42,7 @@ func buildInfo() commands.BuildInfo {
 		case golangciModule:
 			info.Version = strings.TrimPrefix(dep.Version, "v")
 		case kalModule:
-			info.Commit = "with kube-api-linter " + dep.Version
+			info.Commit = "kube-api-linter " + dep.Version
 		}
 	}
 	return info

@@ -1,5 +1,10 @@
 package v1alpha1
 
+// AnnotationOwner names the Dora user a Workload, Workspace or Volume belongs to (the one
+// credits charge). The admission webhook stamps it at creation from the authenticated user
+// and keeps it: only a requester with the verb assign on users/<name> may set or change it.
+const AnnotationOwner = "dora.dev/owner"
+
 // Dora kinds as Roles and Users name them (Role.spec.permission keys, User.spec.resources[].kind).
 const (
 	DoraKindAll            = All
