@@ -24,6 +24,10 @@ type SubjectAccessReviewer struct {
 }
 
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
+// The manager itself makes a clone's copies: workloads that may mount shared volumes, owned
+// by whoever cloned (who was checked when the clone was created).
+// +kubebuilder:rbac:groups=dora.dev,resources=volumes,verbs=use
+// +kubebuilder:rbac:groups=dora.dev,resources=users,verbs=assign
 
 // Allowed implements Authorizer.
 func (s SubjectAccessReviewer) Allowed(ctx context.Context, user authenticationv1.UserInfo, ra authorizationv1.ResourceAttributes) (bool, error) {

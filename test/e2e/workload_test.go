@@ -91,7 +91,7 @@ func TestWorkloadPodsLandOnlyOnTheRequestedModel(t *testing.T) {
 	}
 	for _, c := range wl.Status.Containers {
 		g.Expect(c.Node).To(HavePrefix("rtx6000-"))
-		g.Expect(c.State).To(Equal("Running"))
+		g.Expect(c.State).To(Equal(doradev1.ContainerRunning))
 	}
 }
 

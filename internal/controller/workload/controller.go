@@ -36,6 +36,7 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
+	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
@@ -165,10 +166,8 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 	write, wait := statusWriteDecision(*before, wl.Status, r.lastWrite(wl), inTransit(in), now)
 	switch {
 	case write:
-		// A merge patch, not an update: the status is computed whole from what exists, so a
-		// cache a moment behind our own last write must not cost a conflict and a retry.
-		if err := r.client.Status().Patch(ctx, wl, client.MergeFrom(original)); err != nil {
-			return ctrl.Result{}, fmt.Errorf("writing workload status: %w", err)
+		if _, err := statuspatch.Write(ctx, r.client, original, wl); err != nil {
+			return ctrl.Result{}, err
 		}
 		r.writes.Store(client.ObjectKeyFromObject(wl), now)
 		r.emitEvents(wl, before, p, len(created))
@@ -268,100 +267,69 @@ func (r *Reconciler) ownedPods(ctx context.Context, wl *doradev1.Workload) ([]*c
 	return pods, nil
 }
 
-// syncServices makes one NodePort service per replica and port exist (kept while paused, as
-// Dora kept its port reservations) and removes those no longer wanted. A NodePort the API
-// server refuses (outside its range, already taken) is reported, not retried in a loop.
+// syncServices makes the workload's services match planServices, removals first so that
+// the NodePorts they free are free for the rest. A NodePort the API server refuses
+// (outside its range, already taken) is reported, not retried in a loop.
 func (r *Reconciler) syncServices(ctx context.Context, wl *doradev1.Workload) (*blocker, error) {
-	want := map[string]*corev1.Service{}
-	if wl.Spec.Network != nil {
-		for i := int32(0); i < wl.ReplicaCount(); i++ {
-			for _, svc := range podspec.BuildServices(wl, i) {
-				want[svc.Name] = svc
-			}
-		}
-	}
 	list := &corev1.ServiceList{}
 	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
 		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
 		return nil, fmt.Errorf("listing services: %w", err)
 	}
-	existing := map[string]*corev1.Service{}
-	for i := range list.Items {
-		svc := &list.Items[i]
-		if !metav1.IsControlledBy(svc, wl) {
-			continue
+	p := planServices(wl, list.Items)
+	for _, svc := range p.delete {
+		if err := r.client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("deleting service %s: %w", svc.Name, err)
 		}
-		if _, wanted := want[svc.Name]; !wanted {
-			if err := r.client.Delete(ctx, svc); err != nil && !apierrors.IsNotFound(err) {
-				return nil, fmt.Errorf("deleting service %s: %w", svc.Name, err)
-			}
-			continue
-		}
-		existing[svc.Name] = svc
 	}
 	var refused []string
-	names := make([]string, 0, len(want))
-	for name := range want {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	for _, name := range names {
-		svc := want[name]
-		if cur, ok := existing[name]; ok {
-			if samePorts(cur, svc) {
-				continue
-			}
-			cur.Spec.Ports = svc.Spec.Ports
-			if err := r.client.Update(ctx, cur); err != nil {
-				if portRefused(err) {
-					refused = append(refused, err.Error())
-					continue
+	// One name order for updates and creates together: which service claims a contested
+	// NodePort first does not depend on which of them exist already.
+	changes := slices.Concat(p.update, p.create)
+	slices.SortStableFunc(changes, func(a, b *corev1.Service) int { return strings.Compare(a.Name, b.Name) })
+	for _, svc := range changes {
+		if slices.Contains(p.update, svc) {
+			if err := r.client.Update(ctx, svc); err != nil {
+				if !portRefused(err) {
+					return nil, fmt.Errorf("updating service %s: %w", svc.Name, err)
 				}
-				return nil, fmt.Errorf("updating service %s: %w", name, err)
+				refused = append(refused, err.Error())
 			}
 			continue
 		}
-		if err := ctrl.SetControllerReference(wl, svc, r.client.Scheme()); err != nil {
+		msg, err := r.createService(ctx, wl, svc)
+		if err != nil {
 			return nil, err
 		}
-		switch err := r.client.Create(ctx, svc); {
-		case err == nil:
-		case apierrors.IsAlreadyExists(err):
-			// Ours, and the cache has not seen it yet; or another workload's of a name that
-			// became the same once made DNS-safe (blue.red and blue-red).
-			other := &corev1.Service{}
-			if err := r.client.Get(ctx, client.ObjectKeyFromObject(svc), other); err == nil && !metav1.IsControlledBy(other, wl) {
-				refused = append(refused, fmt.Sprintf("service %s already exists and is not this workload's; rename one of the two workloads", svc.Name))
-			}
-		case portRefused(err):
-			refused = append(refused, err.Error())
-		default:
-			return nil, fmt.Errorf("creating service %s: %w", name, err)
+		if msg != "" {
+			refused = append(refused, msg)
 		}
 	}
-	if len(refused) > 0 {
-		return &blocker{reason: doradev1.ReasonPortUnavailable,
-			message: "the API server refused a NodePort: " + strings.Join(refused, "; ")}, nil
-	}
-	return nil, nil
+	return portsBlocker(refused), nil
 }
 
-func samePorts(a, b *corev1.Service) bool {
-	if len(a.Spec.Ports) != len(b.Spec.Ports) {
-		return false
+// createService creates one of the workload's services and returns, when the API server
+// refused it or another's service holds its name, what to tell the user.
+func (r *Reconciler) createService(ctx context.Context, wl *doradev1.Workload, svc *corev1.Service) (string, error) {
+	if err := ctrl.SetControllerReference(wl, svc, r.client.Scheme()); err != nil {
+		return "", err
 	}
-	for i := range a.Spec.Ports {
-		x, y := a.Spec.Ports[i], b.Spec.Ports[i]
-		if x.Port != y.Port || x.Protocol != y.Protocol || (y.NodePort != 0 && x.NodePort != y.NodePort) {
-			return false
+	switch err := r.client.Create(ctx, svc); {
+	case err == nil:
+		return "", nil
+	case apierrors.IsAlreadyExists(err):
+		// Ours, and the cache has not seen it yet; or another workload's of a name that
+		// became the same once made DNS-safe (blue.red and blue-red).
+		other := &corev1.Service{}
+		if err := r.client.Get(ctx, client.ObjectKeyFromObject(svc), other); err == nil && !metav1.IsControlledBy(other, wl) {
+			return fmt.Sprintf("service %s already exists and is not this workload's; rename one of the two workloads", svc.Name), nil
 		}
+		return "", nil
+	case portRefused(err):
+		return err.Error(), nil
+	default:
+		return "", fmt.Errorf("creating service %s: %w", svc.Name, err)
 	}
-	return true
-}
-
-// portRefused reports the API server refusing a NodePort: outside its range, or taken.
-func portRefused(err error) bool {
-	return apierrors.IsInvalid(err) && strings.Contains(err.Error(), "nodePort")
 }
 
 // checkHostNetwork refuses network.mode host unless the workload's workspace allows it.

@@ -23,10 +23,6 @@ type plan struct {
 	recreate []*corev1.Pod
 }
 
-func (p plan) empty() bool {
-	return len(p.create)+len(p.replace)+len(p.scaleDown)+len(p.recreate) == 0
-}
-
 // planReplicas decides, from the pods that exist, what makes replicas 0..desired-1 exist at
 // revision. Pods being deleted are waited for. Under restartPolicy Never a pod that finished
 // stays and counts as done, whatever its revision: it ran the spec it was given.

@@ -260,8 +260,10 @@ func statusWriteDecision(before, next doradev1.WorkloadStatus, lastWrite time.Ti
 
 func significantChange(a, b doradev1.WorkloadStatus) bool {
 	progress := map[doradev1.WorkloadPhase]bool{doradev1.WorkloadPhasePending: true, doradev1.WorkloadPhaseRunning: true}
+	// A phase change is significant unless it stays between Pending and Running.
+	phaseMoved := a.Phase != b.Phase && (!progress[a.Phase] || !progress[b.Phase])
 	if a.ObservedGeneration != b.ObservedGeneration || a.CurrentRevision != b.CurrentRevision ||
-		(a.Phase != b.Phase && !(progress[a.Phase] && progress[b.Phase])) || len(a.Conditions) != len(b.Conditions) {
+		phaseMoved || len(a.Conditions) != len(b.Conditions) {
 		return true
 	}
 	for _, c := range b.Conditions {

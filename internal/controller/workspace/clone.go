@@ -3,11 +3,10 @@ package workspace
 import (
 	"context"
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
-	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -63,18 +62,20 @@ func (r *Reconciler) clone(ctx context.Context, ws *doradev1.Workspace, namespac
 		if obj.State == doradev1.CloneDone || obj.State == doradev1.CloneFailed {
 			continue
 		}
+		var st objectState
 		var err error
 		switch obj.Kind {
 		case kindVolume:
-			obj.State, obj.Message, err = r.cloneVolume(ctx, ws, sourceNS, namespace, obj.Name)
+			st, err = r.cloneVolume(ctx, ws, sourceNS, namespace, obj.Name)
 		case kindWorkload:
-			obj.State, obj.Message, err = r.cloneWorkload(ctx, sourceNS, namespace, obj.Name)
+			st, err = r.cloneWorkload(ctx, sourceNS, namespace, obj.Name)
 		default:
-			obj.State, obj.Message = doradev1.CloneFailed, "this manager does not clone kind "+obj.Kind
+			st = objectState{doradev1.CloneFailed, "this manager does not clone kind " + obj.Kind}
 		}
 		if err != nil {
 			return err
 		}
+		obj.State, obj.Message = st.state, st.message
 	}
 	summarizeClone(ws, r.clock.Now())
 	return nil
@@ -112,117 +113,92 @@ func (r *Reconciler) cloneObjects(ctx context.Context, namespace string) ([]dora
 	return objects, nil
 }
 
-// copyMeta is the metadata of a copy of src in namespace: its name, labels and annotations
-// (less kubectl's record of the last apply), marked as cloned from src.
-func copyMeta(src metav1.Object, namespace string) metav1.ObjectMeta {
-	annotations := maps.Clone(src.GetAnnotations())
-	if annotations == nil {
-		annotations = map[string]string{}
+// findCopy reads the source object of kind named name into src and the object of its name
+// in the clone's namespace into dst, and says what it found.
+func (r *Reconciler) findCopy(ctx context.Context, kind string, src, dst client.Object, sourceNS, namespace, name string) (copySituation, error) {
+	switch err := r.client.Get(ctx, types.NamespacedName{Namespace: sourceNS, Name: name}, src); {
+	case apierrors.IsNotFound(err):
+		return sourceGone, nil
+	case err != nil:
+		return sourceGone, fmt.Errorf("reading the source %s %s/%s: %w", kind, sourceNS, name, err)
 	}
-	delete(annotations, corev1.LastAppliedConfigAnnotation)
-	annotations[doradev1.AnnotationClonedFrom] = src.GetNamespace() + "/" + src.GetName()
-	return metav1.ObjectMeta{Namespace: namespace, Name: src.GetName(), Labels: maps.Clone(src.GetLabels()), Annotations: annotations}
+	switch err := r.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, dst); {
+	case apierrors.IsNotFound(err):
+		return copyMissing, nil
+	case err != nil:
+		return copyMissing, fmt.Errorf("reading %s %s/%s: %w", kind, namespace, name, err)
+	}
+	if !madeByClone(dst, sourceNS, name) {
+		return copyForeign, nil
+	}
+	return copyOurs, nil
 }
 
-// createCopy creates a copy; an empty state means it was made. The API server refusing it (the source's spec no longer
-// passes validation, or admission says no) fails that object; any other error is retried.
-func createCopy(ctx context.Context, c client.Client, obj client.Object) (string, string, error) {
-	err := c.Create(ctx, obj)
-	switch {
-	case err == nil:
-		return "", "", nil
-	case apierrors.IsAlreadyExists(err):
-		// Made before the cache saw it, or not by this clone: the next look tells.
-		return doradev1.ClonePending, "an object of this name exists; checking whose it is", nil
-	case apierrors.IsInvalid(err), apierrors.IsForbidden(err), apierrors.IsBadRequest(err):
-		return doradev1.CloneFailed, fmt.Sprintf("the API server refused the copy: %v", err), nil
+// createCopy creates a copy and says where its object then stands (see stateAfterCreate).
+func (r *Reconciler) createCopy(ctx context.Context, obj client.Object, made objectState) (objectState, error) {
+	err := r.client.Create(ctx, obj)
+	if st, ok := stateAfterCreate(err, made); ok {
+		return st, nil
 	}
-	return "", "", fmt.Errorf("creating %s %s: %w", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), err)
-}
-
-// madeByClone reports whether obj is the copy of source/name.
-func madeByClone(obj metav1.Object, sourceNS, name string) bool {
-	return obj.GetAnnotations()[doradev1.AnnotationClonedFrom] == sourceNS+"/"+name
+	kind := "object"
+	if gvk, gvkErr := r.client.GroupVersionKindFor(obj); gvkErr == nil {
+		kind = gvk.Kind
+	}
+	return objectState{}, fmt.Errorf("creating %s %s: %w", kind, obj.GetName(), err)
 }
 
 // cloneVolume copies one volume and, with copyData, its data.
-func (r *Reconciler) cloneVolume(ctx context.Context, ws *doradev1.Workspace, sourceNS, namespace, name string) (string, string, error) {
-	src := &doradev1.Volume{}
-	switch err := r.client.Get(ctx, types.NamespacedName{Namespace: sourceNS, Name: name}, src); {
-	case apierrors.IsNotFound(err):
-		return doradev1.CloneFailed, "the source volume no longer exists", nil
-	case err != nil:
-		return "", "", err
+func (r *Reconciler) cloneVolume(ctx context.Context, ws *doradev1.Workspace, sourceNS, namespace, name string) (objectState, error) {
+	src, dst := &doradev1.Volume{}, &doradev1.Volume{}
+	found, err := r.findCopy(ctx, kindVolume, src, dst, sourceNS, namespace, name)
+	if err != nil {
+		return objectState{}, err
 	}
-	dst := &doradev1.Volume{}
-	switch err := r.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, dst); {
-	case apierrors.IsNotFound(err):
-		dst = &doradev1.Volume{ObjectMeta: copyMeta(src, namespace), Spec: *src.Spec.DeepCopy()}
-		if state, msg, err := createCopy(ctx, r.client, dst); state != "" || err != nil {
-			return state, msg, err
-		}
-		if !ws.Spec.CopyData {
-			return doradev1.CloneDone, "", nil
-		}
-		return doradev1.CloneCopying, "waiting for the new volume's directory", nil
-	case err != nil:
-		return "", "", err
+	switch step := copyStep(kindVolume, name, namespace, found, ws.Spec.CopyData); {
+	case step.create:
+		return r.createCopy(ctx, volumeCopy(src, namespace), step.state)
+	case step.copyData:
+		return r.copyData(ctx, ws, src, dst)
+	default:
+		return step.state, nil
 	}
-	if !madeByClone(dst, sourceNS, name) {
-		return doradev1.CloneFailed, fmt.Sprintf("a volume %s already exists in namespace %s and is not a copy of the source's; it is left as it is", name, namespace), nil
-	}
-	if !ws.Spec.CopyData {
-		return doradev1.CloneDone, "", nil
-	}
-	return r.copyData(ctx, ws, src, dst)
 }
 
 // copyData runs the Job that copies src's data into dst, once both directories exist.
-func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, dst *doradev1.Volume) (string, string, error) {
-	ready := func(v *doradev1.Volume) bool {
-		return meta.IsStatusConditionTrue(v.Status.Conditions, doradev1.VolumeDirectoryReady)
-	}
-	switch {
-	case !ready(src):
-		return doradev1.CloneCopying, "waiting for the source volume's directory (see its status)", nil
-	case !ready(dst):
-		return doradev1.CloneCopying, "waiting for the new volume's directory (see its status)", nil
+func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, dst *doradev1.Volume) (objectState, error) {
+	if wait, waiting := directoryWait(src, dst); waiting {
+		return wait, nil
 	}
 	from, err := r.directory(ctx, src, ws.Spec.CloneFrom)
 	if err != nil {
-		return doradev1.CloneCopying, err.Error(), nil
+		return objectState{doradev1.CloneCopying, err.Error()}, nil
 	}
 	to, err := r.directory(ctx, dst, ws.Name)
 	if err != nil {
-		return doradev1.CloneCopying, err.Error(), nil
+		return objectState{doradev1.CloneCopying, err.Error()}, nil
 	}
 	want, err := nfs.CopyJob(nfs.JobInputs{Namespace: dst.Namespace, Volume: dst.Name, Image: r.helperImage}, from, to)
 	if err != nil {
-		return doradev1.CloneFailed, err.Error(), nil
+		return objectState{doradev1.CloneFailed, err.Error()}, nil
 	}
+	var found *batchv1.Job
 	job := want.DeepCopy()
 	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(want), job); {
-	case apierrors.IsNotFound(err):
+	case err == nil:
+		found = job
+	case !apierrors.IsNotFound(err):
+		return objectState{}, fmt.Errorf("reading job %s: %w", want.Name, err)
+	}
+	step := jobStep(ws, want.Name, found, from)
+	if step.create {
 		if err := ctrl.SetControllerReference(ws, want, r.client.Scheme()); err != nil {
-			return "", "", err
+			return objectState{}, err
 		}
 		if err := r.client.Create(ctx, want); err != nil && !apierrors.IsAlreadyExists(err) {
-			return "", "", fmt.Errorf("creating job %s: %w", want.Name, err)
+			return objectState{}, fmt.Errorf("creating job %s: %w", want.Name, err)
 		}
-		return doradev1.CloneCopying, fmt.Sprintf("Job %s is copying %s:%s", want.Name, from.Server, from.Path()), nil
-	case err != nil:
-		return "", "", err
 	}
-	if !metav1.IsControlledBy(job, ws) {
-		return doradev1.CloneFailed, fmt.Sprintf("Job %s exists and is not this clone's", job.Name), nil
-	}
-	switch outcome, msg := nfs.Outcome(job); outcome {
-	case nfs.JobSucceeded:
-		return doradev1.CloneDone, fmt.Sprintf("data copied from %s:%s", from.Server, from.Path()), nil
-	case nfs.JobFailed:
-		return doradev1.CloneFailed, msg, nil
-	}
-	return doradev1.CloneCopying, fmt.Sprintf("Job %s is copying %s:%s", job.Name, from.Server, from.Path()), nil
+	return step.state, nil
 }
 
 // directory is where vol, of workspace, keeps its data.
@@ -234,78 +210,18 @@ func (r *Reconciler) directory(ctx context.Context, vol *doradev1.Volume, worksp
 	return nfs.VolumeDirectory(st, workspace, vol)
 }
 
-// cloneWorkload copies one workload, paused, so nothing runs (or spends credits) until the
-// user resumes it.
-func (r *Reconciler) cloneWorkload(ctx context.Context, sourceNS, namespace, name string) (string, string, error) {
-	src := &doradev1.Workload{}
-	switch err := r.client.Get(ctx, types.NamespacedName{Namespace: sourceNS, Name: name}, src); {
-	case apierrors.IsNotFound(err):
-		return doradev1.CloneFailed, "the source workload no longer exists", nil
-	case err != nil:
-		return "", "", err
+// cloneWorkload copies one workload, paused.
+func (r *Reconciler) cloneWorkload(ctx context.Context, sourceNS, namespace, name string) (objectState, error) {
+	src, dst := &doradev1.Workload{}, &doradev1.Workload{}
+	found, err := r.findCopy(ctx, kindWorkload, src, dst, sourceNS, namespace, name)
+	if err != nil {
+		return objectState{}, err
 	}
-	dst := &doradev1.Workload{}
-	switch err := r.client.Get(ctx, types.NamespacedName{Namespace: namespace, Name: name}, dst); {
-	case apierrors.IsNotFound(err):
-		dst = &doradev1.Workload{ObjectMeta: copyMeta(src, namespace), Spec: *src.Spec.DeepCopy()}
-		dst.Spec.Paused = true
-		if state, msg, err := createCopy(ctx, r.client, dst); state != "" || err != nil {
-			return state, msg, err
-		}
-		return doradev1.CloneDone, "", nil
-	case err != nil:
-		return "", "", err
+	step := copyStep(kindWorkload, name, namespace, found, false)
+	if step.create {
+		return r.createCopy(ctx, workloadCopy(src, namespace), step.state)
 	}
-	if !madeByClone(dst, sourceNS, name) {
-		return doradev1.CloneFailed, fmt.Sprintf("a workload %s already exists in namespace %s and is not a copy of the source's; it is left as it is", name, namespace), nil
-	}
-	return doradev1.CloneDone, "", nil
-}
-
-// summarizeClone sets the clone's phase and the Cloned condition from its objects.
-func summarizeClone(ws *doradev1.Workspace, now time.Time) {
-	status := ws.Status.Clone
-	var waiting, failed []string
-	volumes, workloads := 0, 0
-	for _, o := range status.Objects {
-		switch o.State {
-		case doradev1.CloneDone:
-			if o.Kind == kindVolume {
-				volumes++
-			} else {
-				workloads++
-			}
-		case doradev1.CloneFailed:
-			failed = append(failed, fmt.Sprintf("%s %s: %s", o.Kind, o.Name, o.Message))
-		default:
-			waiting = append(waiting, fmt.Sprintf("%s %s", o.Kind, o.Name))
-		}
-	}
-	switch {
-	case len(waiting) > 0:
-		status.Phase = doradev1.CloneRunning
-		setCloned(ws, metav1.ConditionFalse, doradev1.ReasonCloning, fmt.Sprintf("copying %s: %d of %d objects left: %s",
-			status.Source, len(waiting), len(status.Objects), strings.Join(waiting, ", ")))
-		return
-	case len(failed) > 0:
-		status.Phase = doradev1.CloneFailed
-		setCloned(ws, metav1.ConditionFalse, doradev1.ReasonCloneFailed, fmt.Sprintf("%d of %d objects of %s could not be copied: %s",
-			len(failed), len(status.Objects), status.Source, strings.Join(failed, "; ")))
-	default:
-		status.Phase = doradev1.CloneComplete
-		setCloned(ws, metav1.ConditionTrue, doradev1.ReasonCloneComplete, fmt.Sprintf("copied %d volumes and %d workloads from %s; the workloads are paused: set spec.paused to false to start one",
-			volumes, workloads, status.Source))
-	}
-	if status.CompletionTime == nil {
-		t := metav1.NewTime(now)
-		status.CompletionTime = &t
-	}
-}
-
-func setCloned(ws *doradev1.Workspace, status metav1.ConditionStatus, reason, message string) {
-	meta.SetStatusCondition(&ws.Status.Conditions, metav1.Condition{
-		Type: doradev1.WorkspaceCloned, Status: status, Reason: reason, Message: message, ObservedGeneration: ws.Generation,
-	})
+	return step.state, nil
 }
 
 // emitCloneEvents tells the user when a clone ends, after the status was written.

@@ -1,18 +1,26 @@
 package workspace
 
 import (
+	"errors"
 	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/ptr"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
 // cloneOf is workspace bob (generation 2), a clone of alice in progress with objects.
@@ -320,5 +328,213 @@ func TestMadeByClone(t *testing.T) {
 	}
 	if madeByClone(dst, "alice", "eval") {
 		t.Errorf("madeByClone takes the copy of alice/train for one of alice/eval")
+	}
+}
+
+func TestCopyStep(t *testing.T) {
+	done := objectState{state: doradev1.CloneDone}
+	cases := map[string]struct {
+		kind     string
+		found    copySituation
+		withData bool
+		want     cloneStep
+	}{
+		"the source volume is gone: failed, the copy not looked at": {
+			kind: kindVolume, found: sourceGone, withData: true,
+			want: cloneStep{state: objectState{doradev1.CloneFailed, "the source volume no longer exists"}},
+		},
+		"the source workload is gone: failed": {
+			kind: kindWorkload, found: sourceGone,
+			want: cloneStep{state: objectState{doradev1.CloneFailed, "the source workload no longer exists"}},
+		},
+		"no copy of a volume: created, then done": {
+			kind: kindVolume, found: copyMissing,
+			want: cloneStep{create: true, state: done},
+		},
+		"no copy of a volume whose data is copied: created, then waiting for its directory": {
+			kind: kindVolume, found: copyMissing, withData: true,
+			want: cloneStep{create: true, state: objectState{doradev1.CloneCopying, "waiting for the new volume's directory"}},
+		},
+		"no copy of a workload: created, then done": {
+			kind: kindWorkload, found: copyMissing,
+			want: cloneStep{create: true, state: done},
+		},
+		"our copy of a volume: done": {
+			kind: kindVolume, found: copyOurs,
+			want: cloneStep{state: done},
+		},
+		"our copy of a volume whose data is copied: the data is copied next": {
+			kind: kindVolume, found: copyOurs, withData: true,
+			want: cloneStep{copyData: true},
+		},
+		"our copy of a workload: done": {
+			kind: kindWorkload, found: copyOurs,
+			want: cloneStep{state: done},
+		},
+		"a volume of that name the clone did not make: failed, and left as it is": {
+			kind: kindVolume, found: copyForeign, withData: true,
+			want: cloneStep{state: objectState{doradev1.CloneFailed,
+				"a volume data already exists in namespace bob and is not a copy of the source's; it is left as it is"}},
+		},
+		"a workload of that name the clone did not make: failed, and left as it is": {
+			kind: kindWorkload, found: copyForeign,
+			want: cloneStep{state: objectState{doradev1.CloneFailed,
+				"a workload data already exists in namespace bob and is not a copy of the source's; it is left as it is"}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := copyStep(tc.kind, "data", "bob", tc.found, tc.withData)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(cloneStep{}, objectState{})); diff != "" {
+				t.Errorf("step (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestStateAfterCreate(t *testing.T) {
+	made := objectState{doradev1.CloneCopying, "waiting for the new volume's directory"}
+	gr := schema.GroupResource{Group: "dora.dev", Resource: "workloads"}
+	invalid := apierrors.NewInvalid(schema.GroupKind{Group: "dora.dev", Kind: "Workload"}, "train",
+		field.ErrorList{field.Required(field.NewPath("spec", "image"), "")})
+	cases := map[string]struct {
+		err       error
+		want      objectState
+		wantRetry bool
+	}{
+		"made": {err: nil, want: made},
+		"the name is taken: pending until whose it is is known": {
+			err:  apierrors.NewAlreadyExists(gr, "train"),
+			want: objectState{doradev1.ClonePending, "an object of this name exists; checking whose it is"},
+		},
+		"the spec no longer passes validation: failed, with the API server's words": {
+			err:  invalid,
+			want: objectState{doradev1.CloneFailed, "the API server refused the copy: " + invalid.Error()},
+		},
+		"admission says no: failed": {
+			err:  apierrors.NewForbidden(gr, "train", errors.New("quota exceeded")),
+			want: objectState{doradev1.CloneFailed, "the API server refused the copy: " + apierrors.NewForbidden(gr, "train", errors.New("quota exceeded")).Error()},
+		},
+		"a bad request: failed": {
+			err:  apierrors.NewBadRequest("no"),
+			want: objectState{doradev1.CloneFailed, "the API server refused the copy: no"},
+		},
+		"the API server is slow: retried": {err: apierrors.NewServerTimeout(gr, "create", 1), wantRetry: true},
+		"anything else: retried":          {err: errors.New("connection refused"), wantRetry: true},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, ok := stateAfterCreate(tc.err, made)
+			if ok == tc.wantRetry {
+				t.Fatalf("stateAfterCreate(%v) ok = %v, want %v", tc.err, ok, !tc.wantRetry)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(objectState{})); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDirectoryWait(t *testing.T) {
+	vol := func(ready bool) *doradev1.Volume {
+		v := &doradev1.Volume{}
+		if ready {
+			v.Status.Conditions = []metav1.Condition{{Type: doradev1.VolumeDirectoryReady, Status: metav1.ConditionTrue}}
+		}
+		return v
+	}
+	cases := map[string]struct {
+		src, dst    *doradev1.Volume
+		want        objectState
+		wantWaiting bool
+	}{
+		"neither made: the source is waited for first": {src: vol(false), dst: vol(false), wantWaiting: true,
+			want: objectState{doradev1.CloneCopying, "waiting for the source volume's directory (see its status)"}},
+		"the copy's not made": {src: vol(true), dst: vol(false), wantWaiting: true,
+			want: objectState{doradev1.CloneCopying, "waiting for the new volume's directory (see its status)"}},
+		"both made: no wait": {src: vol(true), dst: vol(true)},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got, waiting := directoryWait(tc.src, tc.dst)
+			if waiting != tc.wantWaiting {
+				t.Errorf("waiting = %v, want %v", waiting, tc.wantWaiting)
+			}
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(objectState{})); diff != "" {
+				t.Errorf("state (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestJobStep(t *testing.T) {
+	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "bob", UID: "bob-uid"}}
+	from := nfs.Directory{Server: "10.0.0.1", Export: "/export", Rel: "alice/data"}
+	job := func(owner types.UID, conds ...batchv1.JobCondition) *batchv1.Job {
+		return &batchv1.Job{
+			ObjectMeta: metav1.ObjectMeta{Namespace: "bob", Name: "copy-data", OwnerReferences: []metav1.OwnerReference{{
+				APIVersion: "dora.dev/v1alpha1", Kind: "Workspace", Name: "bob", UID: owner, Controller: ptr.To(true)}}},
+			Status: batchv1.JobStatus{Conditions: conds},
+		}
+	}
+	copying := objectState{doradev1.CloneCopying, "Job copy-data is copying 10.0.0.1:/export/alice/data"}
+	cases := map[string]struct {
+		job  *batchv1.Job
+		want cloneStep
+	}{
+		"no Job yet: created, then copying": {job: nil, want: cloneStep{create: true, state: copying}},
+		"the clone's Job runs: copying":     {job: job("bob-uid"), want: cloneStep{state: copying}},
+		"the clone's Job succeeded: done": {
+			job:  job("bob-uid", batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}),
+			want: cloneStep{state: objectState{doradev1.CloneDone, "data copied from 10.0.0.1:/export/alice/data"}},
+		},
+		"the clone's Job failed: failed, with the Job's reason": {
+			job: job("bob-uid", batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "rsync exited 23"}),
+			want: cloneStep{state: objectState{doradev1.CloneFailed,
+				"Job copy-data failed (BackoffLimitExceeded): rsync exited 23; its pods' logs say more (kubectl logs -n bob job/copy-data)"}},
+		},
+		"a Job of that name that is not the clone's: failed, and left alone": {
+			job:  job("other-uid", batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}),
+			want: cloneStep{state: objectState{doradev1.CloneFailed, "Job copy-data exists and is not this clone's"}},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			got := jobStep(ws, "copy-data", tc.job, from)
+			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(cloneStep{}, objectState{})); diff != "" {
+				t.Errorf("step (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// A copy has the source's spec and metadata as copyMeta makes them; a workload's is
+// paused, so nothing of the clone runs until the user says so. The source is untouched.
+func TestCopiesOfVolumesAndWorkloads(t *testing.T) {
+	vol := &doradev1.Volume{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "data", UID: "vol-uid"},
+		Spec:       doradev1.VolumeSpec{Storage: "nfs", Subpath: "x"},
+	}
+	wl := &doradev1.Workload{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "train", UID: "wl-uid"},
+		Spec:       doradev1.WorkloadSpec{Image: doradev1.ImageSpec{Image: "pytorch"}, Replica: &doradev1.ReplicaSpec{Count: ptr.To[int32](2)}},
+	}
+	volBefore, wlBefore := vol.DeepCopy(), wl.DeepCopy()
+
+	gotVol := volumeCopy(vol, "bob")
+	wantVol := &doradev1.Volume{ObjectMeta: copyMeta(vol, "bob"), Spec: vol.Spec}
+	if diff := cmp.Diff(wantVol, gotVol); diff != "" {
+		t.Errorf("volume copy (-want +got):\n%s", diff)
+	}
+	gotWl := workloadCopy(wl, "bob")
+	wantWl := &doradev1.Workload{ObjectMeta: copyMeta(wl, "bob"), Spec: *wl.Spec.DeepCopy()}
+	wantWl.Spec.Paused = true
+	if diff := cmp.Diff(wantWl, gotWl); diff != "" {
+		t.Errorf("workload copy (-want +got):\n%s", diff)
+	}
+
+	gotWl.Spec.Replica.Count = ptr.To[int32](5)
+	if !apiequality.Semantic.DeepEqual(vol, volBefore) || !apiequality.Semantic.DeepEqual(wl, wlBefore) {
+		t.Errorf("making or changing a copy changed its source")
 	}
 }

@@ -7,7 +7,6 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +26,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/controller/finalizers"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/predicates"
+	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
@@ -55,87 +55,116 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile creates the workspace's namespace when it is missing and reports whose it is.
+// Reconcile keeps a workspace's namespace, owned by it, and fills a clone; or takes a
+// deleted workspace down. Either way it writes the status once, then tells the user what
+// changed.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	log := ctrl.LoggerFrom(ctx)
 	ws := &doradev1.Workspace{}
 	if err := r.client.Get(ctx, req.NamespacedName, ws); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if ws.DeletionTimestamp != nil {
-		return ctrl.Result{}, r.teardown(ctx, ws)
-	}
-	if err := finalizers.Ensure(ctx, r.client, ws, doradev1.FinalizerWorkspace); err != nil {
-		return ctrl.Result{}, err
-	}
-
-	nsName := naming.WorkspaceNamespace(ws.Name)
-	var ns *corev1.Namespace
-	found := &corev1.Namespace{}
-	switch err := r.client.Get(ctx, types.NamespacedName{Name: nsName}, found); {
-	case err == nil:
-		ns = found
-	case !apierrors.IsNotFound(err):
-		return ctrl.Result{}, fmt.Errorf("reading namespace %s: %w", nsName, err)
-	}
-
-	state := classify(ws, ns)
-	created := false
-	if state == namespaceMissing {
-		ns = newNamespace(ws, nsName)
-		if err := ctrl.SetControllerReference(ws, ns, r.client.Scheme()); err != nil {
+	deleting := ws.DeletionTimestamp != nil
+	if !deleting {
+		if err := finalizers.Ensure(ctx, r.client, ws, doradev1.FinalizerWorkspace); err != nil {
 			return ctrl.Result{}, err
-		}
-		switch err := r.client.Create(ctx, ns); {
-		case err == nil:
-			log.Info("Created the workspace's namespace", "namespace", klog.KObj(ns))
-			state, created = namespaceOwned, true
-		case apierrors.IsAlreadyExists(err):
-			// Someone else took the name between our read and our create; the namespace
-			// watch brings us back to look at it.
-			return ctrl.Result{}, nil
-		default:
-			return ctrl.Result{}, fmt.Errorf("creating namespace %s: %w", nsName, err)
 		}
 	}
 
 	original := ws.DeepCopy()
-	before := &original.Status
-	ws.Status.ObservedGeneration = ws.Generation
-	ws.Status.Namespace = ""
-	if state == namespaceOwned {
-		ws.Status.Namespace = nsName
+	var ns namespaceOutcome
+	var release bool
+	var err error
+	if deleting {
+		release, err = r.teardown(ctx, ws)
+	} else {
+		ns, err = r.keepNamespace(ctx, ws)
 	}
-	for _, c := range conditionsFor(nsName, state) {
-		c.ObservedGeneration = ws.Generation
-		meta.SetStatusCondition(&ws.Status.Conditions, c)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	if state == namespaceOwned && ws.Spec.CloneFrom != "" {
-		if err := r.clone(ctx, ws, nsName); err != nil {
-			return ctrl.Result{}, err
-		}
+	wrote, err := statuspatch.Write(ctx, r.client, original, ws)
+	if err != nil {
+		return ctrl.Result{}, err
 	}
-	if apiequality.Semantic.DeepEqual(before, &ws.Status) {
-		return ctrl.Result{}, nil
+	if wrote {
+		r.emitEvents(ws, &original.Status, ns)
 	}
-	// A merge patch: the status is computed whole, so a cache a moment behind our last
-	// write costs no conflict.
-	if err := r.client.Status().Patch(ctx, ws, client.MergeFrom(original)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("writing workspace status: %w", err)
+	if release {
+		return ctrl.Result{}, r.release(ctx, ws)
 	}
-	r.emitEvents(ws, before, state, nsName, created)
-	r.emitCloneEvents(ws, before)
 	return ctrl.Result{}, nil
 }
 
-// emitEvents tells the user what changed, after the status write succeeded.
-func (r *Reconciler) emitEvents(ws *doradev1.Workspace, before *doradev1.WorkspaceStatus, state namespaceState, nsName string, created bool) {
+// namespaceOutcome is what keepNamespace found of the workspace's namespace and did to it,
+// for the events. The zero value (a workspace being taken down) tells of nothing.
+type namespaceOutcome struct {
+	name    string
+	state   namespaceState
+	created bool
+}
+
+// keepNamespace creates the workspace's namespace when it is missing, sets the status to
+// whose it is and fills a clone. It changes ws.Status only; the caller writes it.
+func (r *Reconciler) keepNamespace(ctx context.Context, ws *doradev1.Workspace) (namespaceOutcome, error) {
+	out := namespaceOutcome{name: naming.WorkspaceNamespace(ws.Name)}
+	var ns *corev1.Namespace
+	found := &corev1.Namespace{}
+	switch err := r.client.Get(ctx, types.NamespacedName{Name: out.name}, found); {
+	case err == nil:
+		ns = found
+	case !apierrors.IsNotFound(err):
+		return out, fmt.Errorf("reading namespace %s: %w", out.name, err)
+	}
+
+	out.state = classify(ws, ns)
+	if out.state == namespaceMissing {
+		ns = newNamespace(ws, out.name)
+		if err := ctrl.SetControllerReference(ws, ns, r.client.Scheme()); err != nil {
+			return out, err
+		}
+		switch err := r.client.Create(ctx, ns); {
+		case err == nil:
+			ctrl.LoggerFrom(ctx).Info("Created the workspace's namespace", "namespace", klog.KObj(ns))
+			out.state, out.created = namespaceOwned, true
+		case apierrors.IsAlreadyExists(err):
+			// Someone else took the name between our read and our create; the namespace
+			// watch brings us back to look at it. The status is left as it is.
+			return namespaceOutcome{}, nil
+		default:
+			return out, fmt.Errorf("creating namespace %s: %w", out.name, err)
+		}
+	}
+
+	ws.Status.ObservedGeneration = ws.Generation
+	ws.Status.Namespace = ""
+	if out.state == namespaceOwned {
+		ws.Status.Namespace = out.name
+	}
+	for _, c := range conditionsFor(out.name, out.state) {
+		c.ObservedGeneration = ws.Generation
+		meta.SetStatusCondition(&ws.Status.Conditions, c)
+	}
+	if out.state == namespaceOwned && ws.Spec.CloneFrom != "" {
+		if err := r.clone(ctx, ws, out.name); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
+}
+
+// emitEvents tells the user what changed, after the status write succeeded: the namespace
+// made or clashing, the clone ended, the teardown at a new step.
+func (r *Reconciler) emitEvents(ws *doradev1.Workspace, before *doradev1.WorkspaceStatus, ns namespaceOutcome) {
 	switch {
-	case created:
-		r.recorder.Eventf(ws, nil, corev1.EventTypeNormal, doradev1.ReasonNamespaceCreated, "CreateNamespace", "Created namespace %s", nsName)
-	case state == namespaceForeign && !meta.IsStatusConditionPresentAndEqual(before.Conditions, doradev1.WorkspaceNamespaceReady, metav1.ConditionFalse):
+	case ns.created:
+		r.recorder.Eventf(ws, nil, corev1.EventTypeNormal, doradev1.ReasonNamespaceCreated, "CreateNamespace", "Created namespace %s", ns.name)
+	case ns.state == namespaceForeign && !meta.IsStatusConditionPresentAndEqual(before.Conditions, doradev1.WorkspaceNamespaceReady, metav1.ConditionFalse):
 		r.recorder.Eventf(ws, nil, corev1.EventTypeWarning, doradev1.ReasonNamespaceClash, "ClaimNamespace",
-			"Namespace %s exists and does not belong to this workspace; it is left untouched", nsName)
+			"Namespace %s exists and does not belong to this workspace; it is left untouched", ns.name)
+	}
+	r.emitCloneEvents(ws, before)
+	if step := teardownNews(before.Conditions, ws.Status.Conditions); step != nil {
+		r.recorder.Eventf(ws, nil, corev1.EventTypeNormal, step.Reason, "DeleteWorkspace", "%s", step.Message)
 	}
 }
 

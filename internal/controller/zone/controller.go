@@ -21,6 +21,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 )
 
 // batch is the least time between two status writes: a zone's counts move with every
@@ -62,11 +63,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 
 	nodes := &doradev1.NodeList{}
 	if err := r.client.List(ctx, nodes); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, fmt.Errorf("listing dora nodes: %w", err)
 	}
 	workloads := &doradev1.WorkloadList{}
 	if err := r.client.List(ctx, workloads); err != nil {
-		return ctrl.Result{}, err
+		return ctrl.Result{}, fmt.Errorf("listing workloads: %w", err)
 	}
 	next := summarize(nodes.Items, workloads.Items)
 	next.ObservedGeneration = z.Generation
@@ -86,8 +87,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	z.Status = next
-	if err := r.client.Status().Patch(ctx, z, client.MergeFrom(before)); err != nil {
-		return ctrl.Result{}, fmt.Errorf("writing zone %s status: %w", r.zone, err)
+	if _, err := statuspatch.Write(ctx, r.client, before, z); err != nil {
+		return ctrl.Result{}, err
 	}
 	r.lastWrite = r.clock.Now()
 	return ctrl.Result{}, nil
