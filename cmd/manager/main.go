@@ -28,7 +28,8 @@ func main() {
 	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "Elect one active manager among replicas.")
-	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader lease (default: the pod's namespace).")
+	flag.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", manager.DefaultNamespace), "The manager's own namespace: its leader lease and the helper Jobs that mount NFS exports live there (default: $POD_NAMESPACE, else dora-system).")
+	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader lease (default: --namespace).")
 	flag.StringVar(&opts.AgentNamespace, "agent-namespace", manager.DefaultAgentNamespace, "Namespace where the node agents keep their leases.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the webhook server listens on (default: all).")
@@ -67,4 +68,12 @@ func main() {
 		log.Error(err, "The manager stopped with an error")
 		os.Exit(1)
 	}
+}
+
+// envOr is the environment variable key, or def when it is unset or empty.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
 }

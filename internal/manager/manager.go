@@ -43,6 +43,9 @@ import (
 	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
 )
 
+// DefaultNamespace is the manager's own namespace unless told otherwise.
+const DefaultNamespace = "dora-system"
+
 // DefaultAgentNamespace is where the node agents run unless told otherwise.
 const DefaultAgentNamespace = "dora-system"
 
@@ -56,7 +59,10 @@ type Options struct {
 	ProbeAddr string
 	// LeaderElection makes replicas of the manager elect one active leader.
 	LeaderElection bool
-	// LeaderElectionNamespace is where the leader lease lives (default: the pod's namespace).
+	// Namespace is the manager's own namespace (default dora-system): its leader lease and
+	// the helper Jobs that mount NFS exports run there, out of every tenant's reach.
+	Namespace string
+	// LeaderElectionNamespace is where the leader lease lives (default: Namespace).
 	LeaderElectionNamespace string
 	// AgentNamespace is where the node agents keep their leases (default dora-system).
 	AgentNamespace string
@@ -91,6 +97,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	}
 	if opts.ProbeAddr == "" {
 		opts.ProbeAddr = "0"
+	}
+	if opts.Namespace == "" {
+		opts.Namespace = DefaultNamespace
+	}
+	if opts.LeaderElectionNamespace == "" {
+		opts.LeaderElectionNamespace = opts.Namespace
 	}
 	if opts.AgentNamespace == "" {
 		opts.AgentNamespace = DefaultAgentNamespace
@@ -145,11 +157,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		r    interface{ SetupWithManager(ctrl.Manager) error }
 	}
 	controllers := []controller{
-		{"workspace", workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{}, opts.HelperImage)},
+		{"workspace", workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{},
+			workspace.Options{HelperImage: opts.HelperImage, HelperNamespace: opts.Namespace})},
 		{"node", node.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-node"), clock.RealClock{},
 			node.Options{AgentNamespace: opts.AgentNamespace})},
 		{"volume", volume.NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("dora-volume"),
-			volume.Options{HelperImage: opts.HelperImage, Policy: access.Default})},
+			volume.Options{HelperImage: opts.HelperImage, HelperNamespace: opts.Namespace, Policy: access.Default})},
 		{"storage", storage.NewReconciler(mgr.GetClient(), mgr.GetAPIReader())},
 		{"role", role.NewReconciler(mgr.GetClient())},
 		{"user", user.NewReconciler(mgr.GetClient(), user.Options{Zone: opts.Zone, UsernamePrefix: opts.UsernamePrefix})},

@@ -42,6 +42,9 @@ const clashRetry = time.Minute
 type Options struct {
 	// HelperImage runs the directory Jobs (nfs.DefaultHelperImage when empty).
 	HelperImage string
+	// HelperNamespace is where the directory Jobs run: the manager's own namespace, so no
+	// tenant can reach a pod that mounts an export's root.
+	HelperNamespace string
 	// Policy decides which other workspaces may mount a volume (access.Default when nil).
 	Policy access.VolumePolicy
 }

@@ -177,7 +177,7 @@ func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, 
 	if err != nil {
 		return objectState{doradev1.CloneCopying, err.Error()}, nil
 	}
-	want, err := nfs.CopyJob(nfs.JobInputs{Namespace: dst.Namespace, Volume: dst.Name, Image: r.helperImage}, from, to)
+	want, err := nfs.CopyJob(nfs.JobInputs{Namespace: dst.Namespace, Volume: dst.Name, Image: r.opts.HelperImage}, from, to)
 	if err != nil {
 		return objectState{doradev1.CloneFailed, err.Error()}, nil
 	}

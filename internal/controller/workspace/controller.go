@@ -36,13 +36,22 @@ type Reconciler struct {
 	client      client.Client
 	recorder    events.EventRecorder
 	clock       clock.PassiveClock
-	helperImage string
+	opts        Options
 }
 
 // NewReconciler returns a Reconciler using the manager's client and an event recorder;
-// helperImage runs the Jobs that copy a clone's data.
-func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock, helperImage string) *Reconciler {
-	return &Reconciler{client: c, recorder: recorder, clock: clk, helperImage: helperImage}
+// opts say where and with which image the Jobs that copy a clone's data run.
+func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.PassiveClock, opts Options) *Reconciler {
+	return &Reconciler{client: c, recorder: recorder, clock: clk, opts: opts}
+}
+
+// Options configure the workspace controller.
+type Options struct {
+	// HelperImage runs the Jobs that copy a clone's data (nfs.DefaultHelperImage when empty).
+	HelperImage string
+	// HelperNamespace is where those Jobs run: the manager's own namespace, so no tenant can
+	// reach a pod that mounts an export's root.
+	HelperNamespace string
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workspaces,verbs=get;list;watch;update;patch

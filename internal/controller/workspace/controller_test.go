@@ -58,7 +58,7 @@ func TestTeardownWritesEachStepOnceThenReleasesTheWorkspace(t *testing.T) {
 	wl := &doradev1.Workload{ObjectMeta: metav1.ObjectMeta{Namespace: "bob", Name: "train"}}
 	log := &callLog{}
 	c := testclient.NewBuilder().WithObjects(ws, ns, wl).WithInterceptorFuncs(log.funcs()).Build()
-	r := NewReconciler(c, log, clocktesting.NewFakeClock(gone.Time), "helper")
+	r := NewReconciler(c, log, clocktesting.NewFakeClock(gone.Time), Options{HelperImage: "helper"})
 	reconcile := func() []string {
 		t.Helper()
 		log.calls = nil
@@ -97,7 +97,7 @@ func TestAWorkspaceWithItsNamespaceWritesNothingTwice(t *testing.T) {
 	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "bob", UID: "bob-uid", Generation: 1}}
 	log := &callLog{}
 	c := testclient.NewBuilder().WithObjects(ws).WithInterceptorFuncs(log.funcs()).Build()
-	r := NewReconciler(c, log, clocktesting.NewFakeClock(time.Now()), "helper")
+	r := NewReconciler(c, log, clocktesting.NewFakeClock(time.Now()), Options{HelperImage: "helper"})
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ws)}
 
 	if _, err := r.Reconcile(ctx, req); err != nil {
