@@ -1,7 +1,8 @@
-// Package access decides who may use what across workspaces. Until Dora's roles are
-// enforced, its one policy lets every workspace read every volume and write only where the
-// volume invites writers; the roles work replaces Default with a policy that reads the
-// users' role bindings, and both controllers that ask keep working unchanged.
+// Package access decides who may use what across workspaces. ByRoles, the manager's policy,
+// lets a namespace's workloads mount another workspace's volume when their owners have
+// Dora's Use verb on it, and write only where the volume invites writers (SharedWriters,
+// the policy without roles, which tests and tools may still use). The workload controller
+// asks before it requests a claim; the volume controller asks again before it grants one.
 package access
 
 import (

@@ -30,6 +30,7 @@ import (
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
+	"github.com/dora-hpc/dora-operator/internal/authz"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
 	"github.com/dora-hpc/dora-operator/internal/controller/role"
@@ -152,6 +153,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if err := indexes.Register(ctx, mgr.GetFieldIndexer()); err != nil {
 		return nil, err
 	}
+	// Who may mount another workspace's volume: the owners Dora's roles give Use.
+	policy := access.ByRoles{Client: mgr.GetClient(), Authorizer: authz.SubjectAccessReviewer{Client: mgr.GetClient()}, UsernamePrefix: opts.UsernamePrefix}
 	type controller struct {
 		name string
 		r    interface{ SetupWithManager(ctrl.Manager) error }
@@ -162,12 +165,12 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		{"node", node.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-node"), clock.RealClock{},
 			node.Options{AgentNamespace: opts.AgentNamespace})},
 		{"volume", volume.NewReconciler(mgr.GetClient(), mgr.GetAPIReader(), mgr.GetEventRecorder("dora-volume"),
-			volume.Options{HelperImage: opts.HelperImage, HelperNamespace: opts.Namespace, Policy: access.Default})},
+			volume.Options{HelperImage: opts.HelperImage, HelperNamespace: opts.Namespace, Policy: policy})},
 		{"storage", storage.NewReconciler(mgr.GetClient(), mgr.GetAPIReader())},
 		{"role", role.NewReconciler(mgr.GetClient())},
 		{"user", user.NewReconciler(mgr.GetClient(), user.Options{Zone: opts.Zone, UsernamePrefix: opts.UsernamePrefix})},
 		{"workload", workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
-			workload.Options{Policy: access.Default, Concurrency: opts.WorkloadConcurrency})},
+			workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency})},
 	}
 	if opts.Zone != "" {
 		controllers = append(controllers, controller{"zone", zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})})
@@ -183,7 +186,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		// before its clone must be found.
 		dorawebhook.Register(mgr.GetWebhookServer(), dorawebhook.Options{
 			Zone: opts.Zone, Reader: mgr.GetAPIReader(), UsernamePrefix: opts.UsernamePrefix,
-			Authorizer: dorawebhook.SubjectAccessReviewer{Client: mgr.GetClient()},
+			Authorizer: authz.SubjectAccessReviewer{Client: mgr.GetClient()},
 		})
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
 			return nil, err

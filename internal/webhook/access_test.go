@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/testclient"
 )
 
 // grants is an Authorizer for unit tests: the requests it allows, as
@@ -57,7 +58,8 @@ func owned(name, owner string) *doradev1.Workload {
 // The owner is who creates an object, whatever they write; it stays; only a requester with
 // assign on users/<name> may name another.
 func TestOwnerMutator(t *testing.T) {
-	m := OwnerMutator{UsernamePrefix: "oidc:", Authorizer: grants{"system:serviceaccount:argocd:app assign users/amedeo.setti@": true}}
+	users := testclient.Objects(&doradev1.User{ObjectMeta: metav1.ObjectMeta{Name: "amedeo.setti"}}, &doradev1.User{ObjectMeta: metav1.ObjectMeta{Name: "ivan.rossi"}})
+	m := OwnerMutator{UsernamePrefix: "oidc:", Authorizer: grants{"system:serviceaccount:argocd:app assign users/amedeo.setti@": true}, Users: users}
 	cases := []struct {
 		name     string
 		op       admissionv1.Operation
@@ -74,6 +76,7 @@ func TestOwnerMutator(t *testing.T) {
 		{name: "a GitOps service account with assign may name the user", op: admissionv1.Create, user: "system:serviceaccount:argocd:app", obj: owned("a", "amedeo.setti")},
 		{name: "an administrator's object without an owner stays unowned", op: admissionv1.Create, user: "system:admin", obj: owned("a", "")},
 		{name: "a name without the prefix is no Dora user: unowned", op: admissionv1.Create, user: "amedeo.setti", obj: owned("a", "")},
+		{name: "someone with no Dora User is no Dora user: unowned", op: admissionv1.Create, user: "oidc:nobody", obj: owned("a", "")},
 		{name: "an update keeping the owner is fine", op: admissionv1.Update, user: "oidc:amedeo.setti", obj: owned("a", "amedeo.setti"), old: owned("a", "amedeo.setti")},
 		{name: "an update dropping the owner gets it back", op: admissionv1.Update, user: "oidc:amedeo.setti", obj: owned("a", ""), old: owned("a", "amedeo.setti"), patched: "amedeo.setti"},
 		{name: "taking over someone's workload is refused", op: admissionv1.Update, user: "oidc:ivan.rossi", obj: owned("a", "ivan.rossi"), old: owned("a", "amedeo.setti"),

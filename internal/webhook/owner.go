@@ -8,9 +8,12 @@ import (
 	"gomodules.xyz/jsonpatch/v2"
 	admissionv1 "k8s.io/api/admission/v1"
 	authorizationv1 "k8s.io/api/authorization/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/authz"
 )
 
 // OwnerMutatePath is where the owner-stamping webhook is served.
@@ -23,11 +26,14 @@ const OwnerMutatePath = "/mutate-dora-dev-v1alpha1-owner"
 // it: an owner other than oneself, at creation or later, needs the verb assign on
 // users/<owner> (for GitOps service accounts applying on a user's behalf). A request that
 // drops the annotation gets it back. Requests from no Dora user (service accounts,
-// administrators) leave an object unowned unless they name an owner they may assign.
+// administrators, anyone without a Dora User object) leave an object unowned unless they
+// name an owner they may assign.
 type OwnerMutator struct {
 	// UsernamePrefix is the cluster's prefix before Dora user names (--username-prefix).
 	UsernamePrefix string
-	Authorizer     Authorizer
+	Authorizer     authz.Authorizer
+	// Users reads Dora Users: a requester is a Dora user only when theirs exists.
+	Users client.Reader
 }
 
 // Handle implements admission.Handler.
@@ -40,7 +46,15 @@ func (m OwnerMutator) Handle(ctx context.Context, req admission.Request) admissi
 		return admission.Errored(http.StatusBadRequest, err)
 	}
 	asked := obj.Annotations[doradev1.AnnotationOwner]
-	requester, isDoraUser := DoraUser(m.UsernamePrefix, req.UserInfo.Username)
+	requester, isDoraUser := authz.DoraUser(m.UsernamePrefix, req.UserInfo.Username)
+	if isDoraUser {
+		switch err := m.Users.Get(ctx, client.ObjectKey{Name: requester}, &doradev1.User{}); {
+		case apierrors.IsNotFound(err):
+			isDoraUser = false
+		case err != nil:
+			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading user %s: %w", requester, err))
+		}
+	}
 
 	var current string
 	if req.Operation == admissionv1.Update {

@@ -1,6 +1,7 @@
 package webhook
 
 import (
+	"github.com/dora-hpc/dora-operator/internal/authz"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 )
@@ -9,11 +10,12 @@ import (
 type Options struct {
 	// Zone is this cluster's zone: documents for another are refused.
 	Zone string
-	// Reader reads source workspaces of clones. Give it the manager's API reader
-	// (mgr.GetAPIReader()) so that a workspace created just before its clone is found.
+	// Reader reads source workspaces of clones and Dora Users. Give it the manager's API
+	// reader (mgr.GetAPIReader()) so that a workspace created just before its clone, or a
+	// User just before their first workload, is found.
 	Reader client.Reader
 	// Authorizer answers for Dora's own verbs (SubjectAccessReviewer in the manager).
-	Authorizer Authorizer
+	Authorizer authz.Authorizer
 	// UsernamePrefix is the cluster's prefix before Dora user names.
 	UsernamePrefix string
 }
@@ -22,7 +24,7 @@ type Options struct {
 // shape and access checks, the zone check and the workspace clone and access checks. Call
 // it once: a server refuses a path registered twice.
 func Register(server webhook.Server, opts Options) {
-	server.Register(OwnerMutatePath, &webhook.Admission{Handler: OwnerMutator{UsernamePrefix: opts.UsernamePrefix, Authorizer: opts.Authorizer}})
+	server.Register(OwnerMutatePath, &webhook.Admission{Handler: OwnerMutator{UsernamePrefix: opts.UsernamePrefix, Authorizer: opts.Authorizer, Users: opts.Reader}})
 	server.Register(WorkloadValidatePath, &webhook.Admission{Handler: WorkloadValidator{Authorizer: opts.Authorizer}})
 	server.Register(ZoneValidatePath, &webhook.Admission{Handler: ZoneValidator{Zone: opts.Zone}})
 	server.Register(WorkspaceValidatePath, &webhook.Admission{Handler: WorkspaceValidator{Reader: opts.Reader, Authorizer: opts.Authorizer}})

@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/authz"
 )
 
 // WorkloadValidatePath is where the Workload validating webhook is served.
@@ -24,7 +25,7 @@ const WorkloadValidatePath = "/validate-dora-dev-v1alpha1-workload"
 // environment selects devices, and writes their requester has no Dora verb for: flipping
 // spec.paused (pause, resume) and mounting another workspace's volume (use).
 type WorkloadValidator struct {
-	Authorizer Authorizer
+	Authorizer authz.Authorizer
 }
 
 // Handle implements admission.Handler.

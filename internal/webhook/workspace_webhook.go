@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/authz"
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
@@ -31,7 +32,7 @@ type WorkspaceValidator struct {
 	// Reader reads the workspace to clone. A reader that goes to the API server rather than
 	// to a cache sees a source created just before its clone.
 	Reader     client.Reader
-	Authorizer Authorizer
+	Authorizer authz.Authorizer
 }
 
 // Handle implements admission.Handler.

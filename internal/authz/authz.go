@@ -1,4 +1,8 @@
-package webhook
+// Package authz asks the API server's authorizer what a requester may do, for Dora's verbs
+// that have no Kubernetes request of their own (pause, resume, use, clone, assign...), and
+// tells which Dora user a Kubernetes identity is. The webhooks ask on behalf of the
+// requester, the volume policy on behalf of a workload's owner.
+package authz
 
 import (
 	"context"
@@ -12,8 +16,7 @@ import (
 )
 
 // Authorizer answers whether a requester may do something, as the API server's own
-// authorizer would: the webhooks ask it for Dora's verbs that have no Kubernetes request
-// of their own (pause, resume, use, clone, assign...).
+// authorizer would.
 type Authorizer interface {
 	Allowed(ctx context.Context, user authenticationv1.UserInfo, ra authorizationv1.ResourceAttributes) (bool, error)
 }
@@ -39,13 +42,13 @@ func (s SubjectAccessReviewer) Allowed(ctx context.Context, user authenticationv
 		User: user.Username, UID: user.UID, Groups: user.Groups, Extra: extra, ResourceAttributes: &ra,
 	}}
 	if err := s.Client.Create(ctx, review); err != nil {
-		return false, fmt.Errorf("asking whether %s may %s: %w", user.Username, describe(ra), err)
+		return false, fmt.Errorf("asking whether %s may %s: %w", user.Username, Describe(ra), err)
 	}
 	return review.Status.Allowed, nil
 }
 
-// describe says a request in words: "pause workloads/blue.red in namespace amedeo-setti".
-func describe(ra authorizationv1.ResourceAttributes) string {
+// Describe says a request in words: "pause workloads/blue.red in namespace amedeo-setti".
+func Describe(ra authorizationv1.ResourceAttributes) string {
 	what := ra.Resource
 	if ra.Subresource != "" {
 		what += "/" + ra.Subresource
@@ -72,4 +75,9 @@ func DoraUser(prefix, username string) (string, bool) {
 		return "", false
 	}
 	return name, true
+}
+
+// KubernetesUser is the Kubernetes user a Dora user is.
+func KubernetesUser(prefix, doraUser string) authenticationv1.UserInfo {
+	return authenticationv1.UserInfo{Username: prefix + doraUser, Groups: []string{"system:authenticated"}}
 }
