@@ -21,9 +21,18 @@ type UserInputs struct {
 	UsernamePrefix string
 	// Roles are the Dora Roles that exist, by name.
 	Roles map[string]*doradev1.Role
-	// Workspaces are the namespaces of the workspaces that exist and own theirs, by
-	// workspace name.
-	Workspaces map[string]string
+	// Workspaces are the workspaces that exist and own their namespace, by name.
+	Workspaces map[string]Workspace
+}
+
+// Workspace is what bindings need of a workspace.
+type Workspace struct {
+	// Namespace is the namespace it owns.
+	Namespace string
+	// CloneFrom is the workspace it was cloned from, if any.
+	CloneFrom string
+	// Owner is the Dora user it belongs to (who made it, or cloned it).
+	Owner string
 }
 
 // UserPlan is what a user's grants become here.
@@ -80,7 +89,7 @@ func PlanUser(in UserInputs) UserPlan {
 			if kind != doradev1.DoraKindAll {
 				roleRef = KindClusterRoleName(role.Name, kind)
 			}
-			namespaces, missing := workspaceNamespaces(in.Workspaces, grant.Workspace)
+			namespaces, missing := workspaceNamespaces(in.Workspaces, grant.Workspace, user)
 			if missing {
 				plan.Problems = append(plan.Problems, fmt.Sprintf("%s: workspace %s does not exist; it is bound once the workspace exists", entry, grant.Workspace))
 			}
@@ -157,21 +166,18 @@ func mergeNamed(rules []rbacv1.PolicyRule) []rbacv1.PolicyRule {
 }
 
 // workspaceNamespaces are the namespaces a grant's workspace names: every workspace's for
-// All (never a binding over all namespaces), else the one workspace's; missing when it
-// does not exist.
-func workspaceNamespaces(workspaces map[string]string, workspace string) (namespaces []string, missing bool) {
-	if workspace == doradev1.All {
-		for _, ns := range workspaces {
-			namespaces = append(namespaces, ns)
+// All (never a binding over all namespaces), else the one workspace's and those of the
+// clones of it that user made (a clone carries its maker's bindings on the source, as in
+// Dora); missing when the workspace does not exist.
+func workspaceNamespaces(workspaces map[string]Workspace, workspace, user string) (namespaces []string, missing bool) {
+	for name, ws := range workspaces {
+		if workspace == doradev1.All || name == workspace || (ws.CloneFrom == workspace && ws.Owner == user) {
+			namespaces = append(namespaces, ws.Namespace)
 		}
-		slices.Sort(namespaces)
-		return namespaces, false
 	}
-	ns, ok := workspaces[workspace]
-	if !ok {
-		return nil, true
-	}
-	return []string{ns}, false
+	slices.Sort(namespaces)
+	_, exists := workspaces[workspace]
+	return namespaces, workspace != doradev1.All && !exists
 }
 
 func roleBinding(user, namespace, name, clusterRole string, subject rbacv1.Subject) *rbacv1.RoleBinding {

@@ -110,7 +110,7 @@ func TestPlanTheSeedUser(t *testing.T) {
 	in := UserInputs{
 		User: seedUser(), Zone: "dc-rov-01", UsernamePrefix: "oidc:",
 		Roles:      map[string]*doradev1.Role{"user": seedRole()},
-		Workspaces: map[string]string{"amedeo.setti": "amedeo-setti", "datasets": "datasets", "other": "other"},
+		Workspaces: map[string]Workspace{"amedeo.setti": {Namespace: "amedeo-setti"}, "datasets": {Namespace: "datasets"}, "other": {Namespace: "other"}},
 	}
 	plan := PlanUser(in)
 	if got, want := names(plan.RoleBindings), []string{"amedeo-setti/dora:user:amedeo.setti:user:all", "datasets/dora:user:amedeo.setti:user:volume"}; !slices.Equal(got, want) {
@@ -165,7 +165,7 @@ func TestPlanTheSeedUser(t *testing.T) {
 // Workspace All binds in every workspace's namespace, one by one: never over all namespaces.
 func TestWorkspaceAllBindsEachWorkspace(t *testing.T) {
 	u := &doradev1.User{ObjectMeta: metav1.ObjectMeta{Name: "ops"}, Spec: doradev1.UserSpec{Resources: []doradev1.RoleBinding{{Kind: "Workload", Workspace: "All", Role: "user"}}}}
-	plan := PlanUser(UserInputs{User: u, Zone: "z", Roles: map[string]*doradev1.Role{"user": seedRole()}, Workspaces: map[string]string{"a": "a", "b.c": "b-c"}})
+	plan := PlanUser(UserInputs{User: u, Zone: "z", Roles: map[string]*doradev1.Role{"user": seedRole()}, Workspaces: map[string]Workspace{"a": {Namespace: "a"}, "b.c": {Namespace: "b-c"}}})
 	if got, want := names(plan.RoleBindings), []string{"a/dora:user:ops:user:workload", "b-c/dora:user:ops:user:workload"}; !slices.Equal(got, want) {
 		t.Errorf("RoleBindings = %v, want %v", got, want)
 	}
@@ -173,5 +173,20 @@ func TestWorkspaceAllBindsEachWorkspace(t *testing.T) {
 		if crb.RoleRef.Name != UserClusterRoleName("ops") {
 			t.Errorf("a Workload grant made ClusterRoleBinding %s to %s", crb.Name, crb.RoleRef.Name)
 		}
+	}
+}
+
+// A clone carries its maker's bindings on the source: the user who cloned gets the same
+// grants in the clone; a clone someone else made of the same workspace does not.
+func TestACloneCarriesItsMakersBindings(t *testing.T) {
+	plan := PlanUser(UserInputs{User: seedUser(), Zone: "z", Roles: map[string]*doradev1.Role{"user": seedRole()}, Workspaces: map[string]Workspace{
+		"amedeo.setti":       {Namespace: "amedeo-setti"},
+		"datasets":           {Namespace: "datasets"},
+		"amedeo.setti.clone": {Namespace: "amedeo-setti-clone", CloneFrom: "amedeo.setti", Owner: "amedeo.setti"},
+		"ivans.copy":         {Namespace: "ivans-copy", CloneFrom: "amedeo.setti", Owner: "ivan.rossi"},
+	}})
+	want := []string{"amedeo-setti-clone/dora:user:amedeo.setti:user:all", "amedeo-setti/dora:user:amedeo.setti:user:all", "datasets/dora:user:amedeo.setti:user:volume"}
+	if got := names(plan.RoleBindings); !slices.Equal(got, want) {
+		t.Errorf("RoleBindings = %v, want %v (none in ivans-copy)", got, want)
 	}
 }

@@ -77,7 +77,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // inputs reads the Roles and the workspaces (with the namespaces they own) a plan needs.
 func (r *Reconciler) inputs(ctx context.Context, u *doradev1.User) (rbac.UserInputs, error) {
 	in := rbac.UserInputs{User: u, Zone: r.opts.Zone, UsernamePrefix: r.opts.UsernamePrefix,
-		Roles: map[string]*doradev1.Role{}, Workspaces: map[string]string{}}
+		Roles: map[string]*doradev1.Role{}, Workspaces: map[string]rbac.Workspace{}}
 	roles := &doradev1.RoleList{}
 	if err := r.client.List(ctx, roles); err != nil {
 		return in, fmt.Errorf("listing roles: %w", err)
@@ -94,7 +94,7 @@ func (r *Reconciler) inputs(ctx context.Context, u *doradev1.User) (rbac.UserInp
 	for _, ws := range workspaces.Items {
 		// Only a workspace that owns its namespace: never bind in a namespace it clashed with.
 		if ws.DeletionTimestamp == nil && ws.Status.Namespace != "" {
-			in.Workspaces[ws.Name] = ws.Status.Namespace
+			in.Workspaces[ws.Name] = rbac.Workspace{Namespace: ws.Status.Namespace, CloneFrom: ws.Spec.CloneFrom, Owner: ws.Annotations[doradev1.AnnotationOwner]}
 		}
 	}
 	return in, nil
