@@ -193,7 +193,7 @@ func TestWorkspaceAccess(t *testing.T) {
 	source := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "amedeo.setti"}}
 	v := WorkspaceValidator{Reader: workspaces(t, source), Authorizer: grants{
 		"amedeo.setti clone workspaces/amedeo.setti@": true,
-		"ops update workspaces/@":                     true,
+		"ops create roles/@":                          true,
 		"ivan.rossi clone workspaces/amedeo.setti@":   true,
 		"amedeo.setti download volumes/@amedeo-setti": true,
 	}}

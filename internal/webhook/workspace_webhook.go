@@ -27,7 +27,7 @@ const WorkspaceValidatePath = "/validate-dora-dev-v1alpha1-workspace"
 // clone's status (giving spec.cloneFrom after creation is refused by the CRD's own rules),
 // and writes their requester has no right to: cloning needs the Dora verb Clone on the
 // source (and Download on its volumes for copyData); allowing host networking is an
-// administrator's (update on every workspace).
+// administrator's (who may create Dora Roles).
 type WorkspaceValidator struct {
 	// Reader reads the workspace to clone. A reader that goes to the API server rather than
 	// to a cache sees a source created just before its clone.
@@ -50,15 +50,13 @@ func (v WorkspaceValidator) Handle(ctx context.Context, req admission.Request) a
 		}
 	}
 	if ws.Spec.AllowHostNetwork && !old.Spec.AllowHostNetwork {
-		ok, err := v.Authorizer.Allowed(ctx, req.UserInfo, authorizationv1.ResourceAttributes{
-			Group: doradev1.GroupVersion.Group, Resource: "workspaces", Verb: "update",
-		})
+		ok, err := v.isAdministrator(ctx, req)
 		if err != nil {
 			return admission.Errored(http.StatusInternalServerError, err)
 		}
 		if !ok {
 			return admission.Denied(fmt.Sprintf("spec.allowHostNetwork: %s may not let workspace %s use host networking: that is an administrator's choice "+
-				"(a Role with Workspace: [Apply] on every workspace); leave it false, or ask an administrator", req.UserInfo.Username, ws.Name))
+				"(one who may create Dora Roles); leave it false, or ask an administrator", req.UserInfo.Username, ws.Name))
 		}
 	}
 	if req.Operation != admissionv1.Create || ws.Spec.CloneFrom == "" {
@@ -105,4 +103,13 @@ func (v WorkspaceValidator) Handle(ctx context.Context, req admission.Request) a
 		}
 	}
 	return admission.Allowed("")
+}
+
+// isAdministrator reports whether the requester may create Dora Roles: who may do that can
+// give themselves every right, so a workspace setting only they may change escalates
+// nothing.
+func (v WorkspaceValidator) isAdministrator(ctx context.Context, req admission.Request) (bool, error) {
+	return v.Authorizer.Allowed(ctx, req.UserInfo, authorizationv1.ResourceAttributes{
+		Group: doradev1.GroupVersion.Group, Resource: "roles", Verb: "create",
+	})
 }
