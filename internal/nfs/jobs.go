@@ -2,12 +2,14 @@ package nfs
 
 import (
 	"fmt"
+	"maps"
 	"path"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
@@ -19,8 +21,24 @@ import (
 // shell, mkdir, chmod, cp and rm.
 const DefaultHelperImage = "busybox:1.37"
 
-// LabelJob marks a helper Job with what it does: mkdir, rmdir or copy.
-const LabelJob = "storage.dora.dev/job"
+// Labels and annotations of helper Jobs. A helper Job mounts an export's root, so it runs
+// in the manager's own namespace, where no tenant can reach its pod; a Job there cannot be
+// owned by the namespaced Volume it works for, so it says what it is in its labels and in
+// the annotation doradev1.AnnotationSourceVolume (<namespace>/<name> of that Volume).
+// Only the manager creates Jobs in its namespace, so those are to be trusted there only.
+const (
+	// LabelJob marks a helper Job with what it does: mkdir, rmdir or copy.
+	LabelJob = "storage.dora.dev/job"
+	// LabelVolumeNamespace names the namespace of the Volume a helper Job works for.
+	LabelVolumeNamespace = "storage.dora.dev/volume-namespace"
+	// LabelVolumeUID is the UID of that Volume: a Job left by an earlier Volume of the same
+	// name is told apart, as an owner reference would tell it.
+	LabelVolumeUID = "storage.dora.dev/volume-uid"
+	// LabelManagedBy, set to ManagedBy, marks the Jobs the manager made.
+	LabelManagedBy = "app.kubernetes.io/managed-by"
+	// ManagedBy is the value of LabelManagedBy on the manager's Jobs.
+	ManagedBy = "dora-operator"
+)
 
 // Helper Job kinds.
 const (
@@ -38,18 +56,50 @@ const (
 
 // JobInputs name a helper Job.
 type JobInputs struct {
-	// Namespace is where the Job runs: the workspace of the volume it works on.
+	// Namespace is where the Job runs: the manager's own namespace, never a tenant's.
 	Namespace string
-	// Volume is the name of that Volume; it names the Job.
-	Volume string
+	// Volume is the Volume the Job works for (for a copy: the copy). With its namespace it
+	// names the Job; the Job's labels and annotation record it.
+	Volume types.NamespacedName
+	// VolumeUID is that Volume's UID, recorded in the label LabelVolumeUID.
+	VolumeUID types.UID
 	// Image is the helper image (DefaultHelperImage when empty).
 	Image string
 }
 
-// JobName is the helper Job of kind for a volume: <kind>-<volume as a DNS label>-<hash>,
-// short enough for the job-name label of its pods, and distinct for blue.red and blue-red.
-func JobName(kind, volume string) string {
-	return naming.DNSLabel(kind+"-"+volume, 54) + "-" + naming.ShortHash(volume)
+// JobName is the helper Job of kind for the Volume namespace/volume:
+// <kind>-<namespace>-<volume as a DNS label>-<hash of namespace/volume>, short enough for
+// the job-name label of its pods, and distinct across namespaces (the Jobs of every
+// workspace share the manager's namespace) and for blue.red and blue-red.
+func JobName(kind, namespace, volume string) string {
+	key := SourceKey(types.NamespacedName{Namespace: namespace, Name: volume})
+	return naming.DNSLabel(kind+"-"+namespace+"-"+volume, 54) + "-" + naming.ShortHash(key)
+}
+
+// JobTarget is what a helper Job made by the manager says of itself: what it does, and for
+// which Volume.
+type JobTarget struct {
+	// Kind is JobMkdir, JobRmdir or JobCopy.
+	Kind string
+	// Volume is the Volume the Job works for.
+	Volume types.NamespacedName
+	// UID is that Volume's UID.
+	UID types.UID
+}
+
+// TargetOf reads a helper Job's target from its labels and annotation; false for a Job the
+// manager did not mark as its own helper. The caller trusts it only for a Job in the
+// manager's namespace, where tenants create nothing.
+func TargetOf(job metav1.Object) (JobTarget, bool) {
+	labels := job.GetLabels()
+	if labels[LabelManagedBy] != ManagedBy || labels[LabelJob] == "" {
+		return JobTarget{}, false
+	}
+	vol, ok := ParseSourceKey(job.GetAnnotations()[doradev1.AnnotationSourceVolume])
+	if !ok || labels[LabelVolumeNamespace] != vol.Namespace {
+		return JobTarget{}, false
+	}
+	return JobTarget{Kind: labels[LabelJob], Volume: vol, UID: types.UID(labels[LabelVolumeUID])}, true
 }
 
 // MkdirJob creates dir (and its parents) on the export, writable by everyone as NFS
@@ -117,15 +167,21 @@ type nfsMount struct {
 
 // helperJob is a one-container Job running script in the helper image, with the exports of
 // mounts mounted whole. It fails at once when the script does, tries three times when the
-// pod itself fails, gives up after ten minutes, and its labels let the manager cache it.
+// pod itself fails, gives up after ten minutes; its labels let the manager cache it and,
+// with its annotation, say which Volume it works for (see TargetOf).
 func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []nfsMount) *batchv1.Job {
 	image := in.Image
 	if image == "" {
 		image = DefaultHelperImage
 	}
 	labels := map[string]string{
-		doradev1.LabelVolume: naming.WorkloadLabelValue(in.Volume),
+		doradev1.LabelVolume: naming.WorkloadLabelValue(in.Volume.Name),
 		LabelJob:             kind,
+		LabelVolumeNamespace: in.Volume.Namespace,
+		LabelManagedBy:       ManagedBy,
+	}
+	if in.VolumeUID != "" {
+		labels[LabelVolumeUID] = string(in.VolumeUID)
 	}
 	var vols []corev1.Volume
 	var vmounts []corev1.VolumeMount
@@ -137,9 +193,10 @@ func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []
 	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Namespace: in.Namespace,
-			Name:      JobName(kind, in.Volume),
-			Labels:    labels,
+			Namespace:   in.Namespace,
+			Name:        JobName(kind, in.Volume.Namespace, in.Volume.Name),
+			Labels:      labels,
+			Annotations: map[string]string{doradev1.AnnotationSourceVolume: SourceKey(in.Volume)},
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:          ptr.To[int32](2),
@@ -158,7 +215,7 @@ func helperJob(in JobInputs, kind, script string, env []corev1.EnvVar, mounts []
 				},
 			}},
 			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(labels)},
 				Spec: corev1.PodSpec{
 					RestartPolicy: corev1.RestartPolicyNever,
 					// Helpers keep off GPU nodes when they can: GPUs are for workloads.

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
 func seedStorage() *doradev1.Storage {
@@ -150,14 +151,66 @@ func TestBindingIsAnNFSVolumeBoundAheadToItsClaim(t *testing.T) {
 	}
 }
 
+// Every workspace's helper Jobs share the manager's namespace: their names are DNS labels
+// (their pods' job-name label allows 63 characters) that never meet, across namespaces and
+// across names that differ only in punctuation.
 func TestJobNamesAreLabelsAndDistinct(t *testing.T) {
-	a, b := JobName(JobMkdir, "blue.red"), JobName(JobMkdir, "blue-red")
-	if a == b {
-		t.Errorf("blue.red and blue-red share the job name %s", a)
+	seen := map[string]string{}
+	for _, pair := range [][2]string{
+		{"team-a", "blue.red"}, {"team-a", "blue-red"}, {"team-b", "blue.red"},
+		{"a-b", "c"}, {"a", "b-c"}, {"team-a", strings.Repeat("v", 253)}, {strings.Repeat("n", 63), strings.Repeat("v", 252) + "w"},
+	} {
+		name := JobName(JobMkdir, pair[0], pair[1])
+		if len(name) > 63 || !naming.IsObjectName(name) || strings.Contains(name, ".") {
+			t.Errorf("%v: job name %s is not a DNS label of at most 63 characters", pair, name)
+		}
+		if prev, ok := seen[name]; ok {
+			t.Errorf("%v and %s share the job name %s", pair, prev, name)
+		}
+		seen[name] = pair[0] + "/" + pair[1]
 	}
-	long := JobName(JobRmdir, strings.Repeat("v", 253))
-	if len(long) > 63 {
-		t.Errorf("job name %s is %d characters; its pods' job-name label allows 63", long, len(long))
+	if got := JobName(JobRmdir, "amedeo-setti", "home"); !strings.HasPrefix(got, "rmdir-amedeo-setti-home-") {
+		t.Errorf("JobName = %s, want it to start with rmdir-amedeo-setti-home-", got)
+	}
+}
+
+// A helper Job says which Volume it works for in its labels and annotation, since no owner
+// reference can reach a Volume from the manager's namespace; a Job not marked as the
+// manager's, or whose marks disagree, says nothing.
+func TestHelperJobsNameTheirVolume(t *testing.T) {
+	dir, err := VolumeDirectory(seedStorage(), "amedeo.setti", volume("home", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	home := types.NamespacedName{Namespace: "amedeo-setti", Name: "home"}
+	job, err := MkdirJob(JobInputs{Namespace: "dora-system", Volume: home, VolumeUID: "home-uid"}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Namespace != "dora-system" || job.Name != JobName(JobMkdir, "amedeo-setti", "home") {
+		t.Errorf("job %s/%s, want it in the namespace it was given, named for its volume", job.Namespace, job.Name)
+	}
+	want := JobTarget{Kind: JobMkdir, Volume: home, UID: "home-uid"}
+	if got, ok := TargetOf(job); !ok || got != want {
+		t.Errorf("TargetOf = %+v, %v; want %+v", got, ok, want)
+	}
+	if job.Annotations[doradev1.AnnotationSourceVolume] != "amedeo-setti/home" {
+		t.Errorf("annotations %v, want %s=amedeo-setti/home", job.Annotations, doradev1.AnnotationSourceVolume)
+	}
+	if pod := job.Spec.Template.Labels; pod[LabelVolumeNamespace] != "amedeo-setti" || pod[LabelJob] != JobMkdir {
+		t.Errorf("pod labels %v, want the Job's", pod)
+	}
+
+	unmarked := job.DeepCopy()
+	delete(unmarked.Labels, LabelManagedBy)
+	otherNamespace := job.DeepCopy()
+	otherNamespace.Labels[LabelVolumeNamespace] = "someone-else"
+	noVolume := job.DeepCopy()
+	noVolume.Annotations = nil
+	for name, j := range map[string]*batchv1.Job{"unmarked": unmarked, "labels and annotation disagree": otherNamespace, "no volume": noVolume} {
+		if got, ok := TargetOf(j); ok {
+			t.Errorf("%s: TargetOf = %+v, want nothing", name, got)
+		}
 	}
 }
 
@@ -166,7 +219,7 @@ func TestHelperJobsWorkBelowTheExportRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := MkdirJob(JobInputs{Namespace: "amedeo-setti", Volume: "home"}, dir)
+	job, err := MkdirJob(JobInputs{Namespace: "dora-system", Volume: types.NamespacedName{Namespace: "amedeo-setti", Name: "home"}}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,12 +242,12 @@ func TestHelperJobsWorkBelowTheExportRoot(t *testing.T) {
 	}
 
 	root := Directory{Server: "10.10.10.1", Export: "/dora-storage-01/share-01", Rel: "."}
-	if _, err := RmdirJob(JobInputs{Namespace: "ns", Volume: "v"}, root); err == nil {
+	if _, err := RmdirJob(JobInputs{Namespace: "dora-system", Volume: types.NamespacedName{Namespace: "ns", Name: "v"}}, root); err == nil {
 		t.Error("RmdirJob accepted the export root: it would delete every volume")
 	}
 
 	to, _ := VolumeDirectory(seedStorage(), "amedeo.setti.copy", volume("home", ""))
-	cp, err := CopyJob(JobInputs{Namespace: "amedeo-setti-copy", Volume: "home"}, dir, to)
+	cp, err := CopyJob(JobInputs{Namespace: "dora-system", Volume: types.NamespacedName{Namespace: "amedeo-setti-copy", Name: "home"}}, dir, to)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,13 +258,13 @@ func TestHelperJobsWorkBelowTheExportRoot(t *testing.T) {
 }
 
 func TestOutcomeReadsTheJobConditions(t *testing.T) {
-	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "mkdir-home-1", Namespace: "ns"}}
+	job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "mkdir-home-1", Namespace: "dora-system"}}
 	if o, _ := Outcome(job); o != JobRunning {
 		t.Errorf("a job without conditions is %v, want running", o)
 	}
 	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "Job has reached the specified backoff limit"}}
 	o, msg := Outcome(job)
-	if o != JobFailed || !strings.Contains(msg, "BackoffLimitExceeded") || !strings.Contains(msg, "kubectl logs -n ns job/mkdir-home-1") {
+	if o != JobFailed || !strings.Contains(msg, "BackoffLimitExceeded") || !strings.Contains(msg, "kubectl logs -n dora-system job/mkdir-home-1") {
 		t.Errorf("failed job: %v %q", o, msg)
 	}
 	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}

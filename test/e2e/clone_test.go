@@ -18,12 +18,14 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
-// cloneSource makes a workspace with two volumes and a running workload that mounts one.
+// cloneSource makes a workspace with two volumes and a running workload that mounts one;
+// their directories' Jobs run outside it.
 func cloneSource(t *testing.T, name, storageName string) (string, []*doradev1.Volume, *doradev1.Workload) {
 	t.Helper()
 	g := NewWithT(t)
 	ctx := context.Background()
 	ns := workspace(t, name)
+	jobs := watchJobs(t, ns)
 	var vols []*doradev1.Volume
 	for _, v := range []string{"code", "data"} {
 		vol := newVolume(ns, v, storageName)
@@ -37,6 +39,7 @@ func cloneSource(t *testing.T, name, storageName string) (string, []*doradev1.Vo
 		expectVolumeReady(g, vol, "the source's volumes should be ready")
 	}
 	expectPhase(g, wl, doradev1.WorkloadPhaseRunning, "the source's workload should run")
+	jobs.expectTenantUntouched(g, ns)
 	return ns, vols, wl
 }
 
@@ -63,16 +66,18 @@ func expectCloneComplete(g *WithT, ws *doradev1.Workspace, timeout time.Duration
 }
 
 // A clone gets the source's volumes (new directories in its own workspace, with the data
-// copied by a Job) and its workloads, paused; its status lists every object's outcome.
+// copied by a Job in the manager's namespace) and its workloads, paused; its status lists
+// every object's outcome. Neither workspace's namespace ever holds a pod that mounts an
+// export, and the copy Jobs go with the clone.
 func TestCloneCopiesVolumesDataAndPausedWorkloads(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	st := nfsStorage(t, "e2e.nfs.clone", "10.30.0.1", "/exports/clone")
-	_, srcVols, srcWl := cloneSource(t, "e2e.clone.src", st.Name)
+	srcNS, srcVols, srcWl := cloneSource(t, "e2e.clone.src", st.Name)
 
 	cloneNS := naming.WorkspaceNamespace("e2e.clone.copy")
-	ws := createClone(t, "e2e.clone.copy", "e2e.clone.src", true)
 	jobs := watchJobs(t, cloneNS)
+	ws := createClone(t, "e2e.clone.copy", "e2e.clone.src", true)
 	expectCloneComplete(g, ws, 2*time.Minute)
 
 	g.Expect(ws.Status.Clone.Source).To(Equal("e2e.clone.src"))
@@ -91,15 +96,12 @@ func TestCloneCopiesVolumesDataAndPausedWorkloads(t *testing.T) {
 		g.Expect(vol.Status.Path).NotTo(Equal(src.Status.Path))
 		g.Expect(vol.Annotations[doradev1.AnnotationClonedFrom]).To(Equal(src.Namespace + "/" + src.Name))
 
-		job, completed := jobs.job(nfs.JobName(nfs.JobCopy, src.Name))
-		if job == nil {
-			// The copy may have finished before the watch started; the Job stays.
-			live := &batchv1.Job{}
-			g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: cloneNS, Name: nfs.JobName(nfs.JobCopy, src.Name)}, live)).To(Succeed())
-			outcome, _ := nfs.Outcome(live)
-			job, completed = live, outcome == nfs.JobSucceeded
-		}
+		job, completed := jobs.job(nfs.JobName(nfs.JobCopy, cloneNS, src.Name))
+		g.Expect(job).NotTo(BeNil(), "a copy Job of %s should have run in the manager's namespace", src.Name)
 		g.Expect(completed).To(BeTrue(), "the copy Job of %s should have completed", src.Name)
+		g.Expect(job.Namespace).To(Equal(helperNamespace))
+		g.Expect(job.Annotations).To(HaveKeyWithValue(doradev1.AnnotationSourceVolume, cloneNS+"/"+src.Name))
+		g.Expect(metav1.IsControlledBy(job, ws)).To(BeTrue(), "the cluster-scoped workspace owns its copy Jobs")
 		env := job.Spec.Template.Spec.Containers[0].Env
 		g.Expect(env[0].Value).To(Equal("/from/e2e.clone.src/" + src.Name))
 		g.Expect(env[1].Value).To(Equal("/to/e2e.clone.copy/" + src.Name))
@@ -111,6 +113,15 @@ func TestCloneCopiesVolumesDataAndPausedWorkloads(t *testing.T) {
 	g.Expect(wl.Spec.Volumes).To(Equal(srcWl.Spec.Volumes))
 	expectPhase(g, wl, doradev1.WorkloadPhasePaused, "the cloned workload should stay paused")
 	g.Expect(workloadPods(g, wl)).To(BeEmpty())
+	jobs.expectTenantUntouched(g, cloneNS)
+	expectNoExportMountedIn(g, srcNS)
+
+	g.Expect(k8sClient.Delete(ctx, ws)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		left := &batchv1.JobList{}
+		g.Expect(k8sClient.List(ctx, left, client.InNamespace(helperNamespace), client.MatchingLabels{nfs.LabelVolumeNamespace: cloneNS})).To(Succeed())
+		g.Expect(left.Items).To(BeEmpty())
+	}).WithTimeout(90*time.Second).Should(Succeed(), "the clone's helper Jobs should go with it")
 }
 
 // A manager stopped in the middle of a clone finishes it when it comes back, with exactly
@@ -201,6 +212,6 @@ func TestWorkspaceDeletionStopsWorkloadsThenClaimsThenNamespace(t *testing.T) {
 		err := k8sClient.Get(ctx, client.ObjectKey{Name: ns}, namespace)
 		g.Expect(apierrors.IsNotFound(err) || namespace.DeletionTimestamp != nil).To(BeTrue(), "the namespace should be going")
 	}).WithTimeout(90*time.Second).Should(Succeed(), "claims, then the namespace, then the workspace should go")
-	rm, _ := jobs.job(nfs.JobName(nfs.JobRmdir, "results"))
+	rm, _ := jobs.job(nfs.JobName(nfs.JobRmdir, ns, "results"))
 	g.Expect(rm).To(BeNil(), "deleting a workspace must never remove data, whatever its volumes' reclaimPolicy")
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/manager"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
@@ -56,43 +58,96 @@ func expectVolumeReason(g *WithT, vol *doradev1.Volume, reason, why string) *met
 	return ready
 }
 
-// jobWatch records every helper Job seen in a namespace and whether it completed, from
-// before the test acts: the manager deletes a finished mkdir Job soon after.
+// helperNamespace is where the manager runs the helper Jobs that mount NFS exports: the
+// harness starts it with its default namespace, which TestMain creates (the node agents keep
+// their leases there too).
+const helperNamespace = manager.DefaultNamespace
+
+// jobWatch records, from before the test acts, every helper Job made for the volumes of a
+// tenant's namespace (in the manager's namespace) and whether it completed: the manager
+// deletes a finished Job soon after. It also records every Job, and every pod that mounts
+// an NFS export, seen in the tenant's namespace itself: there must be none.
 type jobWatch struct {
 	mu        sync.Mutex
 	completed map[string]bool
 	seen      map[string]*batchv1.Job
+	inTenant  []string
 }
 
 func watchJobs(t *testing.T, namespace string) *jobWatch {
 	t.Helper()
+	jw := &jobWatch{completed: map[string]bool{}, seen: map[string]*batchv1.Job{}}
+	watch(t, &batchv1.JobList{}, func(obj client.Object) {
+		job := obj.(*batchv1.Job)
+		jw.seen[job.Name] = job.DeepCopy()
+		if outcome, _ := nfs.Outcome(job); outcome == nfs.JobSucceeded {
+			jw.completed[job.Name] = true
+		}
+	}, &jw.mu, client.InNamespace(helperNamespace), client.MatchingLabels{nfs.LabelVolumeNamespace: namespace})
+	watch(t, &batchv1.JobList{}, func(obj client.Object) {
+		jw.inTenant = append(jw.inTenant, "Job "+obj.GetName())
+	}, &jw.mu, client.InNamespace(namespace))
+	watch(t, &corev1.PodList{}, func(obj client.Object) {
+		if mountsNFS(obj.(*corev1.Pod)) {
+			jw.inTenant = append(jw.inTenant, "pod "+obj.GetName()+" mounting an NFS export")
+		}
+	}, &jw.mu, client.InNamespace(namespace))
+	return jw
+}
+
+// watch calls record, under mu, with every object of list's kind the watch sees until the
+// test ends.
+func watch(t *testing.T, list client.ObjectList, record func(client.Object), mu *sync.Mutex, opts ...client.ListOption) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	w, err := k8sClient.(client.WithWatch).Watch(ctx, &batchv1.JobList{}, client.InNamespace(namespace))
+	w, err := k8sClient.(client.WithWatch).Watch(ctx, list, opts...)
 	NewWithT(t).Expect(err).NotTo(HaveOccurred())
-	jw := &jobWatch{completed: map[string]bool{}, seen: map[string]*batchv1.Job{}}
 	go func() {
 		defer w.Stop()
 		for ev := range w.ResultChan() {
-			job, ok := ev.Object.(*batchv1.Job)
-			if !ok {
-				continue
+			if obj, ok := ev.Object.(client.Object); ok && ev.Type != "ERROR" {
+				mu.Lock()
+				record(obj)
+				mu.Unlock()
 			}
-			jw.mu.Lock()
-			jw.seen[job.Name] = job.DeepCopy()
-			if outcome, _ := nfs.Outcome(job); outcome == nfs.JobSucceeded {
-				jw.completed[job.Name] = true
-			}
-			jw.mu.Unlock()
 		}
 	}()
-	return jw
 }
 
 func (jw *jobWatch) job(name string) (*batchv1.Job, bool) {
 	jw.mu.Lock()
 	defer jw.mu.Unlock()
 	return jw.seen[name], jw.completed[name]
+}
+
+// expectTenantUntouched checks that the tenant's namespace never held a Job nor a pod that
+// mounts an NFS export (helper Jobs mount an export's root: a tenant could reach every
+// workspace's data through one), and holds none now.
+func (jw *jobWatch) expectTenantUntouched(g *WithT, namespace string) {
+	jw.mu.Lock()
+	seen := slices.Clone(jw.inTenant)
+	jw.mu.Unlock()
+	g.Expect(seen).To(BeEmpty(), "namespace %s must never hold a helper Job or a pod mounting an export", namespace)
+	expectNoExportMountedIn(g, namespace)
+}
+
+// expectNoExportMountedIn checks that namespace holds no Job and no pod with an NFS volume:
+// workload pods reach their data through claims, bound to one directory each.
+func expectNoExportMountedIn(g *WithT, namespace string) {
+	ctx := context.Background()
+	jobs := &batchv1.JobList{}
+	g.Expect(k8sClient.List(ctx, jobs, client.InNamespace(namespace))).To(Succeed())
+	g.Expect(jobs.Items).To(BeEmpty(), "no Job may run in the tenant namespace %s", namespace)
+	pods := &corev1.PodList{}
+	g.Expect(k8sClient.List(ctx, pods, client.InNamespace(namespace))).To(Succeed())
+	for i := range pods.Items {
+		g.Expect(mountsNFS(&pods.Items[i])).To(BeFalse(), "pod %s/%s mounts an NFS export directly", namespace, pods.Items[i].Name)
+	}
+}
+
+func mountsNFS(pod *corev1.Pod) bool {
+	return slices.ContainsFunc(pod.Spec.Volumes, func(v corev1.Volume) bool { return v.NFS != nil })
 }
 
 // A Volume gets its directory from a mkdir Job that mounts the export root, then an NFS
@@ -131,9 +186,12 @@ func TestVolumeIsABoundClaimOnItsNFSDirectory(t *testing.T) {
 	g.Expect(claim.Spec.VolumeName).To(Equal(pv.Name), "the claim should be bound to exactly the volume's PV")
 	g.Expect(metav1.IsControlledBy(claim, vol)).To(BeTrue())
 
-	job, completed := jobs.job(nfs.JobName(nfs.JobMkdir, "home"))
-	g.Expect(job).NotTo(BeNil(), "a mkdir Job should have run")
+	job, completed := jobs.job(nfs.JobName(nfs.JobMkdir, ns, "home"))
+	g.Expect(job).NotTo(BeNil(), "a mkdir Job should have run in the manager's namespace")
 	g.Expect(completed).To(BeTrue(), "the mkdir Job should have completed")
+	g.Expect(job.Namespace).To(Equal(helperNamespace))
+	g.Expect(job.Annotations).To(HaveKeyWithValue(doradev1.AnnotationSourceVolume, ns+"/home"))
+	g.Expect(job.OwnerReferences).To(BeEmpty(), "a Volume of another namespace cannot own the Job")
 	nfs := job.Spec.Template.Spec.Volumes[0].NFS
 	g.Expect(nfs).NotTo(BeNil())
 	g.Expect(nfs.Server).To(Equal("10.20.0.1"))
@@ -141,6 +199,7 @@ func TestVolumeIsABoundClaimOnItsNFSDirectory(t *testing.T) {
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(job), &batchv1.Job{}))
 	}).WithTimeout(30*time.Second).Should(BeTrue(), "the finished mkdir Job should be cleaned up")
+	jobs.expectTenantUntouched(g, ns)
 
 	g.Eventually(func(g Gomega) {
 		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(st), st)).To(Succeed())
@@ -173,15 +232,16 @@ func TestFailedDirectoryJobIsReportedWithItsReason(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	ns := workspace(t, "e2e.vol.fail")
+	jobs := watchJobs(t, ns)
 	st := nfsStorage(t, "e2e.nfs.fail", "nfs.unreachable.invalid", "/exports/fail")
 	vol := newVolume(ns, "broken", st.Name)
 	g.Expect(k8sClient.Create(ctx, vol)).To(Succeed())
 
 	cond := expectVolumeReason(g, vol, doradev1.ReasonDirectoryFailed, "the failed Job should be reported")
-	job := nfs.JobName(nfs.JobMkdir, "broken")
+	job := nfs.JobName(nfs.JobMkdir, ns, "broken")
 	g.Expect(cond.Message).To(ContainSubstring("Job "+job+" failed (PodFailurePolicy)"), "the Job's own reason")
 	g.Expect(cond.Message).To(ContainSubstring("exit code 1"))
-	g.Expect(cond.Message).To(ContainSubstring("kubectl logs -n " + ns + " job/" + job))
+	g.Expect(cond.Message).To(ContainSubstring("kubectl logs -n " + helperNamespace + " job/" + job))
 	g.Expect(cond.Message).To(HaveSuffix("delete the Job to try again"))
 	dirCond := meta.FindStatusCondition(vol.Status.Conditions, doradev1.VolumeDirectoryReady)
 	g.Expect(dirCond).NotTo(BeNil())
@@ -189,6 +249,16 @@ func TestFailedDirectoryJobIsReportedWithItsReason(t *testing.T) {
 	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Name: nfs.PersistentVolumeName(ns, "broken")}, &corev1.PersistentVolume{})).
 		To(Satisfy(apierrors.IsNotFound), "no PV for a directory that does not exist")
 	expectEvent(g, ns, "broken", doradev1.ReasonDirectoryFailed)
+	failed := &batchv1.Job{}
+	g.Expect(k8sClient.Get(ctx, client.ObjectKey{Namespace: helperNamespace, Name: job}, failed)).To(Succeed(), "the failed Job stays, for its logs")
+	jobs.expectTenantUntouched(g, ns)
+
+	// Nothing owns the Job: the manager deletes it once the volume goes.
+	g.Expect(k8sClient.Delete(ctx, vol)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(vol), &doradev1.Volume{})).To(Satisfy(apierrors.IsNotFound))
+		g.Expect(k8sClient.Get(ctx, client.ObjectKeyFromObject(failed), &batchv1.Job{})).To(Satisfy(apierrors.IsNotFound))
+	}).WithTimeout(60*time.Second).Should(Succeed(), "the volume and its failed mkdir Job should go")
 }
 
 // A PersistentVolume of the name a volume needs, made by someone else, is reported and left
@@ -363,13 +433,18 @@ func TestDeletingAVolumeKeepsItsDataUnlessAsked(t *testing.T) {
 		}).WithTimeout(60*time.Second).Should(Succeed(), "volume %s, its claim and its PV should be gone", vol.Name)
 	}
 
-	rm, completed := jobs.job(nfs.JobName(nfs.JobRmdir, "removed"))
-	g.Expect(rm).NotTo(BeNil(), "reclaimPolicy Delete should run a Job removing the directory")
+	rm, completed := jobs.job(nfs.JobName(nfs.JobRmdir, ns, "removed"))
+	g.Expect(rm).NotTo(BeNil(), "reclaimPolicy Delete should run a Job removing the directory, in the manager's namespace")
 	g.Expect(completed).To(BeTrue())
+	g.Expect(rm.Namespace).To(Equal(helperNamespace))
 	g.Expect(rm.Spec.Template.Spec.Containers[0].Env[0].Value).To(Equal("/export/e2e.vol.delete/removed"))
-	keptRm, _ := jobs.job(nfs.JobName(nfs.JobRmdir, "kept"))
+	g.Eventually(func() bool {
+		return apierrors.IsNotFound(k8sClient.Get(ctx, client.ObjectKeyFromObject(rm), &batchv1.Job{}))
+	}).WithTimeout(30*time.Second).Should(BeTrue(), "nothing owns the rmdir Job: the manager deletes it with the volume")
+	keptRm, _ := jobs.job(nfs.JobName(nfs.JobRmdir, ns, "kept"))
 	g.Expect(keptRm).To(BeNil(), "a Retain volume's data must never be touched")
 	expectEvent(g, ns, "kept", "DataKept")
+	jobs.expectTenantUntouched(g, ns)
 }
 
 // expectEvent waits for an event of reason about the named object in namespace.

@@ -43,7 +43,8 @@ type Options struct {
 	// HelperImage runs the directory Jobs (nfs.DefaultHelperImage when empty).
 	HelperImage string
 	// HelperNamespace is where the directory Jobs run: the manager's own namespace, so no
-	// tenant can reach a pod that mounts an export's root.
+	// tenant can reach a pod that mounts an export's root. Empty (unit tests only) runs
+	// them in each volume's own namespace.
 	HelperNamespace string
 	// Policy decides which other workspaces may mount a volume (access.Default when nil).
 	Policy access.VolumePolicy
@@ -82,8 +83,12 @@ func NewReconciler(c client.Client, reader client.Reader, recorder events.EventR
 // them away in the reverse order. It writes the status once, at the end.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	vol := &doradev1.Volume{}
-	if err := r.client.Get(ctx, req.NamespacedName, vol); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+	switch err := r.client.Get(ctx, req.NamespacedName, vol); {
+	case apierrors.IsNotFound(err):
+		// A volume that is gone leaves no helper Job behind, whoever took its finalizer.
+		return ctrl.Result{}, r.deleteJobs(ctx, req.NamespacedName, "")
+	case err != nil:
+		return ctrl.Result{}, err
 	}
 	var (
 		status  doradev1.VolumeStatus
@@ -92,7 +97,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	)
 	if vol.DeletionTimestamp != nil {
 		if !controllerutil.ContainsFinalizer(vol, doradev1.FinalizerVolume) {
-			return ctrl.Result{}, nil
+			return ctrl.Result{}, r.deleteJobs(ctx, req.NamespacedName, vol.UID)
 		}
 		d, err := r.finalize(ctx, vol)
 		if err != nil {
@@ -100,7 +105,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		if d.done {
 			r.emitDataEvent(vol, d)
-			return ctrl.Result{}, finalizers.Release(ctx, r.client, vol, doradev1.FinalizerVolume)
+			if err := finalizers.Release(ctx, r.client, vol, doradev1.FinalizerVolume); err != nil {
+				return ctrl.Result{}, err
+			}
+			// Its Jobs (a removal done, a mkdir never finished) go with it.
+			return ctrl.Result{}, r.deleteJobs(ctx, req.NamespacedName, vol.UID)
 		}
 		status = deletingStatus(vol, d.reason, d.message)
 		if d.reason == doradev1.ReasonDeleteFailed {
@@ -204,14 +213,15 @@ func (r *Reconciler) emitEvents(vol *doradev1.Volume, before, after *doradev1.Vo
 	}
 }
 
-// SetupWithManager registers the controller. It looks again at a volume when its Jobs,
-// claims (its own and other workspaces') or PersistentVolumes change, and when a Storage of
-// its server changes (indexes.VolumeStorage).
+// SetupWithManager registers the controller. It looks again at a volume when its Jobs (in
+// the manager's namespace, mapped by their labels: see jobVolume), claims (its own and
+// other workspaces') or PersistentVolumes change, and when a Storage of its server changes
+// (indexes.VolumeStorage).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("volume").
 		For(&doradev1.Volume{}, builder.WithPredicates(predicates.SpecOrDeletion{})).
-		Owns(&batchv1.Job{}).
+		Watches(&batchv1.Job{}, handler.EnqueueRequestsFromMapFunc(r.jobVolume)).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
 		Watches(&corev1.PersistentVolume{}, handler.EnqueueRequestsFromMapFunc(sourceVolume)).
 		Watches(&doradev1.Storage{}, handler.EnqueueRequestsFromMapFunc(r.volumesOn), builder.WithPredicates(predicates.SpecOrDeletion{})).

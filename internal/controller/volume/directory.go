@@ -69,7 +69,8 @@ type directoryResult struct {
 	// the directory.
 	doneJob *batchv1.Job
 	// replace: the Job of the mkdir name is the volume's but does other work (made for
-	// another directory); it is deleted and made again.
+	// another directory), or was left by an earlier Volume of its name; it is deleted and
+	// made again.
 	replace bool
 }
 
@@ -79,19 +80,23 @@ type directoryResult struct {
 func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, dir nfs.Directory) (directoryResult, error) {
 	if directoryMade(vol) {
 		job := &batchv1.Job{}
-		key := client.ObjectKey{Namespace: vol.Namespace, Name: nfs.JobName(nfs.JobMkdir, vol.Name)}
-		if err := r.client.Get(ctx, key, job); err == nil && metav1.IsControlledBy(job, vol) {
-			if outcome, _ := nfs.Outcome(job); outcome != nfs.JobRunning {
+		if err := r.client.Get(ctx, r.jobKey(nfs.JobMkdir, client.ObjectKeyFromObject(vol)), job); err == nil {
+			switch relationOf(job, nfs.JobMkdir, vol) {
+			case jobOurs:
+				if outcome, _ := nfs.Outcome(job); outcome != nfs.JobRunning {
+					return directoryResult{state: dirCreated, doneJob: job}, nil
+				}
+			case jobStale:
 				return directoryResult{state: dirCreated, doneJob: job}, nil
 			}
 		}
 		return directoryResult{state: dirCreated}, nil
 	}
-	want, err := nfs.MkdirJob(nfs.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
+	want, err := nfs.MkdirJob(r.jobInputs(vol), dir)
 	if err != nil {
 		return directoryResult{state: dirFailed, message: err.Error()}, nil
 	}
-	job, err := r.ensureJob(ctx, vol, want)
+	job, err := r.ensureJob(ctx, want)
 	if err != nil {
 		return directoryResult{state: dirPending}, err
 	}
@@ -107,12 +112,16 @@ func (r *Reconciler) ensureDirectory(ctx context.Context, vol *doradev1.Volume, 
 // mkdirProgress reads how far the directory is from the Job of the mkdir name: job is nil
 // when it was only just created.
 func mkdirProgress(vol *doradev1.Volume, job, want *batchv1.Job) directoryResult {
-	switch {
-	case job == nil:
+	if job == nil {
 		return directoryResult{state: dirPending}
-	case !metav1.IsControlledBy(job, vol):
+	}
+	switch relationOf(job, nfs.JobMkdir, vol) {
+	case jobForeign:
 		return directoryResult{state: dirFailed, message: fmt.Sprintf("Job %s exists and is not this volume's; delete or rename it", job.Name)}
-	case !sameWork(job, want):
+	case jobStale:
+		return directoryResult{state: dirPending, replace: true}
+	}
+	if !sameWork(job, want) {
 		return directoryResult{state: dirPending, replace: true}
 	}
 	switch outcome, msg := nfs.Outcome(job); outcome {
@@ -124,19 +133,18 @@ func mkdirProgress(vol *doradev1.Volume, job, want *batchv1.Job) directoryResult
 	return directoryResult{state: dirPending}
 }
 
-// ensureJob returns the Job of want's name, creating it (owned by owner) when it does not
-// exist; nil when it was just created. A Job of that name the cache does not hold (not
-// labelled, so not ours) is read from the API server, for the caller to refuse.
-func (r *Reconciler) ensureJob(ctx context.Context, owner client.Object, want *batchv1.Job) (*batchv1.Job, error) {
+// ensureJob returns the Job of want's name, creating it when it does not exist; nil when it
+// was just created. It has no owner reference (it runs in the manager's namespace, and its
+// Volume is in another): its labels and annotation say whose it is. A Job of that name the
+// cache does not hold (not labelled, so not ours) is read from the API server, for the
+// caller to refuse.
+func (r *Reconciler) ensureJob(ctx context.Context, want *batchv1.Job) (*batchv1.Job, error) {
 	job := &batchv1.Job{}
 	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(want), job); {
 	case err == nil:
 		return job, nil
 	case !apierrors.IsNotFound(err):
 		return nil, fmt.Errorf("reading job %s: %w", want.Name, err)
-	}
-	if err := ctrl.SetControllerReference(owner, want, r.client.Scheme()); err != nil {
-		return nil, fmt.Errorf("owning job %s: %w", want.Name, err)
 	}
 	switch err := r.client.Create(ctx, want); {
 	case err == nil:

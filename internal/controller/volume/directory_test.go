@@ -7,7 +7,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/utils/ptr"
+	"k8s.io/apimachinery/pkg/types"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
@@ -33,7 +33,7 @@ func mkdirFor(t *testing.T, workspace, volume string) (nfs.Directory, *doradev1.
 // directory does not, and is replaced.
 func TestSameWorkIgnoresWhatOthersAdd(t *testing.T) {
 	dir, _ := mkdirFor(t, "team.a", "data")
-	want, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, dir)
+	want, err := nfs.MkdirJob(helperInputs("ns", "data", ""), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestSameWorkIgnoresWhatOthersAdd(t *testing.T) {
 	}
 
 	otherDir, _ := mkdirFor(t, "team-a", "data")
-	other, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, otherDir)
+	other, err := nfs.MkdirJob(helperInputs("ns", "data", ""), otherDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,37 +86,56 @@ func TestRecordedDirectoryMustBeTheVolumes(t *testing.T) {
 	}
 }
 
-// jobIn is want as the API server holds it: owned by owner (nil for none), with the Job
-// condition cond true ("" for a Job still running).
-func jobIn(want *batchv1.Job, owner *doradev1.Volume, cond batchv1.JobConditionType) *batchv1.Job {
+// helperInputs are the inputs of the helper Jobs of the volume namespace/name of UID uid,
+// run in the manager's namespace.
+func helperInputs(namespace, name string, uid types.UID) nfs.JobInputs {
+	return nfs.JobInputs{Namespace: "dora-system", Volume: types.NamespacedName{Namespace: namespace, Name: name}, VolumeUID: uid}
+}
+
+// jobIn is want as the API server holds it, with the Job condition cond true ("" for a Job
+// still running), changed by each of edits.
+func jobIn(want *batchv1.Job, cond batchv1.JobConditionType, edits ...func(*batchv1.Job)) *batchv1.Job {
 	job := want.DeepCopy()
-	if owner != nil {
-		job.OwnerReferences = []metav1.OwnerReference{{
-			APIVersion: doradev1.GroupVersion.String(), Kind: "Volume", Name: owner.Name, UID: owner.UID, Controller: ptr.To(true),
-		}}
-	}
 	if cond != "" {
 		job.Status.Conditions = []batchv1.JobCondition{{Type: cond, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "exit code 1"}}
+	}
+	for _, edit := range edits {
+		edit(job)
 	}
 	return job
 }
 
+// unmarked takes the manager's mark off a Job: one anyone could have made.
+func unmarked(job *batchv1.Job) { delete(job.Labels, nfs.LabelManagedBy) }
+
+// forOtherVolume makes a Job say it works for another volume.
+func forOtherVolume(job *batchv1.Job) {
+	job.Annotations[doradev1.AnnotationSourceVolume] = job.Labels[nfs.LabelVolumeNamespace] + "/other"
+}
+
+// ofEarlierVolume makes a Job one the manager made for an earlier Volume of the same name.
+func ofEarlierVolume(job *batchv1.Job) { job.Labels[nfs.LabelVolumeUID] = "earlier-uid" }
+
 // The mkdir Job's progress is the directory's: just made or running is pending, a finished
 // one is created (and to be deleted once the status says so), a failed one is failed with
-// what to do, one of another owner is refused, and one of ours doing other work is replaced.
+// what to do, one the manager did not make for this volume is refused, and one of ours
+// doing other work, or left by an earlier Volume of this name, is replaced.
 func TestMkdirProgress(t *testing.T) {
 	dir, vol := mkdirFor(t, "team.a", "data")
 	vol.UID = "vol-uid"
-	want, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, dir)
+	want, err := nfs.MkdirJob(helperInputs("ns", "data", vol.UID), dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	otherDir, _ := mkdirFor(t, "team.b", "data")
-	otherWork, err := nfs.MkdirJob(nfs.JobInputs{Namespace: "ns", Volume: "data"}, otherDir)
+	otherWork, err := nfs.MkdirJob(helperInputs("ns", "data", vol.UID), otherDir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	stranger := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Name: "data", UID: "someone-else"}}
+	rmdir, err := nfs.RmdirJob(helperInputs("ns", "data", vol.UID), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	cases := []struct {
 		name    string
@@ -127,12 +146,14 @@ func TestMkdirProgress(t *testing.T) {
 		replace bool
 	}{
 		{name: "just created", job: nil, state: dirPending},
-		{name: "running", job: jobIn(want, vol, ""), state: dirPending},
-		{name: "succeeded: created, and the Job goes after the status write", job: jobIn(want, vol, batchv1.JobComplete), state: dirCreated, doneJob: true},
-		{name: "failed: says how to try again", job: jobIn(want, vol, batchv1.JobFailed), state: dirFailed, msgHas: "delete the Job to try again"},
-		{name: "not ours: refused, never touched", job: jobIn(want, stranger, batchv1.JobComplete), state: dirFailed, msgHas: "is not this volume's"},
-		{name: "unowned: refused", job: jobIn(want, nil, ""), state: dirFailed, msgHas: "delete or rename it"},
-		{name: "ours for another directory: replaced", job: jobIn(otherWork, vol, batchv1.JobComplete), state: dirPending, replace: true},
+		{name: "running", job: jobIn(want, ""), state: dirPending},
+		{name: "succeeded: created, and the Job goes after the status write", job: jobIn(want, batchv1.JobComplete), state: dirCreated, doneJob: true},
+		{name: "failed: says how to try again", job: jobIn(want, batchv1.JobFailed), state: dirFailed, msgHas: "delete the Job to try again"},
+		{name: "for another volume: refused, never touched", job: jobIn(want, batchv1.JobComplete, forOtherVolume), state: dirFailed, msgHas: "is not this volume's"},
+		{name: "not the manager's: refused", job: jobIn(want, "", unmarked), state: dirFailed, msgHas: "delete or rename it"},
+		{name: "another kind of Job: refused", job: jobIn(rmdir, batchv1.JobComplete), state: dirFailed, msgHas: "is not this volume's"},
+		{name: "left by an earlier volume of its name: replaced", job: jobIn(want, batchv1.JobComplete, ofEarlierVolume), state: dirPending, replace: true},
+		{name: "ours for another directory: replaced", job: jobIn(otherWork, batchv1.JobComplete), state: dirPending, replace: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

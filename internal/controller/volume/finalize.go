@@ -28,6 +28,9 @@ type deletion struct {
 	// removed is where the data was removed from; kept why it stays (both empty when there
 	// was never any data).
 	removed, kept string
+	// replace: the Job of the rmdir name was left by an earlier Volume of this name; it is
+	// deleted, and this volume's made next.
+	replace bool
 }
 
 // dataFate is what becomes of a deleted volume's directory.
@@ -115,7 +118,7 @@ func (r *Reconciler) dataToRemove(ctx context.Context, vol *doradev1.Volume) (da
 	if going.Going {
 		// The cache may not have seen a Job only just made: ask the API server too.
 		job := &batchv1.Job{}
-		key := client.ObjectKey{Namespace: vol.Namespace, Name: nfs.JobName(nfs.JobRmdir, vol.Name)}
+		key := r.jobKey(nfs.JobRmdir, client.ObjectKeyFromObject(vol))
 		err := r.client.Get(ctx, key, job)
 		if apierrors.IsNotFound(err) {
 			err = r.reader.Get(ctx, key, job)
@@ -152,7 +155,7 @@ func decideData(vol *doradev1.Volume, st *doradev1.Storage, going namespaces.Goi
 	if !going.Going {
 		return dataFate{remove: &found}
 	}
-	if rmdir != nil && metav1.IsControlledBy(rmdir, vol) {
+	if rmdir != nil && relationOf(rmdir, nfs.JobRmdir, vol) == jobOurs {
 		if outcome, _ := nfs.Outcome(rmdir); outcome != nfs.JobFailed {
 			return dataFate{remove: &found}
 		}
@@ -162,15 +165,21 @@ func decideData(vol *doradev1.Volume, st *doradev1.Storage, going namespaces.Goi
 
 // removeData runs the rmdir Job and reports how far it is.
 func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir nfs.Directory) (deletion, error) {
-	want, err := nfs.RmdirJob(nfs.JobInputs{Namespace: vol.Namespace, Volume: vol.Name, Image: r.opts.HelperImage}, dir)
+	want, err := nfs.RmdirJob(r.jobInputs(vol), dir)
 	if err != nil {
 		return deletion{reason: doradev1.ReasonDeleteFailed, message: err.Error()}, nil
 	}
-	job, err := r.ensureJob(ctx, vol, want)
+	job, err := r.ensureJob(ctx, want)
 	if err != nil {
 		return deletion{}, err
 	}
-	return rmdirProgress(vol, dir, job, want), nil
+	d := rmdirProgress(vol, dir, job, want)
+	if d.replace {
+		if err := r.client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+			return deletion{}, fmt.Errorf("replacing job %s: %w", job.Name, err)
+		}
+	}
+	return d, nil
 }
 
 // rmdirProgress reads how far the removal of dir is from the Job of the rmdir name: job is
@@ -178,10 +187,15 @@ func (r *Reconciler) removeData(ctx context.Context, vol *doradev1.Volume, dir n
 func rmdirProgress(vol *doradev1.Volume, dir nfs.Directory, job, want *batchv1.Job) deletion {
 	where := fmt.Sprintf("%s:%s", dir.Server, dir.Path())
 	running := deletion{reason: doradev1.ReasonDeleting, message: "a Job is removing " + where}
-	switch {
-	case job == nil:
+	if job == nil {
 		return running
-	case !metav1.IsControlledBy(job, vol) || !sameWork(job, want):
+	}
+	switch rel := relationOf(job, nfs.JobRmdir, vol); {
+	case rel == jobStale:
+		// Left by an earlier Volume of this name: it goes, and this volume's is made.
+		running.replace = true
+		return running
+	case rel != jobOurs || !sameWork(job, want):
 		return deletion{reason: doradev1.ReasonDeleteFailed,
 			message: fmt.Sprintf("Job %s exists and is not this volume's removal of %s; delete it, or remove the finalizer %s to keep the data", job.Name, where, doradev1.FinalizerVolume)}
 	}

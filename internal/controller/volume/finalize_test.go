@@ -32,14 +32,14 @@ func TestDecideData(t *testing.T) {
 	otherExport := st.DeepCopy()
 	otherExport.Spec.Mountpath = "/export/other"
 	going := namespaces.Going{Going: true, Why: "workspace team.a is being deleted"}
-	rmdir := func(vol *doradev1.Volume, cond batchv1.JobConditionType) *batchv1.Job {
-		want, err := nfs.RmdirJob(nfs.JobInputs{Namespace: testNamespace, Volume: testVolume}, *testDir(t))
+	deleteVol, retainVol := madeVolume(t, doradev1.VolumeReclaimDelete), madeVolume(t, doradev1.VolumeReclaimRetain)
+	rmdir := func(cond batchv1.JobConditionType, edits ...func(*batchv1.Job)) *batchv1.Job {
+		want, err := nfs.RmdirJob(helperInputs(testNamespace, testVolume, deleteVol.UID), *testDir(t))
 		if err != nil {
 			t.Fatal(err)
 		}
-		return jobIn(want, vol, cond)
+		return jobIn(want, cond, edits...)
 	}
-	deleteVol, retainVol := madeVolume(t, doradev1.VolumeReclaimDelete), madeVolume(t, doradev1.VolumeReclaimRetain)
 	neverMade := testVol()
 	neverMade.Spec.ReclaimPolicy = doradev1.VolumeReclaimDelete
 
@@ -58,10 +58,11 @@ func TestDecideData(t *testing.T) {
 		{name: "Storage gone: kept", vol: deleteVol, keep: "is gone"},
 		{name: "Storage no longer holds the directory: kept", vol: deleteVol, st: otherExport, keep: "does not hold that directory"},
 		{name: "workspace going: kept, never removed", vol: deleteVol, st: st, going: going, keep: "being deleted"},
-		{name: "workspace going, removal already running: finished", vol: deleteVol, st: st, going: going, rmdir: rmdir(deleteVol, ""), remove: true},
-		{name: "workspace going, removal already done: finished", vol: deleteVol, st: st, going: going, rmdir: rmdir(deleteVol, batchv1.JobComplete), remove: true},
-		{name: "workspace going, removal failed: not tried again", vol: deleteVol, st: st, going: going, rmdir: rmdir(deleteVol, batchv1.JobFailed), keep: "being deleted"},
-		{name: "workspace going, a Job of that name not ours: kept", vol: deleteVol, st: st, going: going, rmdir: rmdir(nil, ""), keep: "being deleted"},
+		{name: "workspace going, removal already running: finished", vol: deleteVol, st: st, going: going, rmdir: rmdir(""), remove: true},
+		{name: "workspace going, removal already done: finished", vol: deleteVol, st: st, going: going, rmdir: rmdir(batchv1.JobComplete), remove: true},
+		{name: "workspace going, removal failed: not tried again", vol: deleteVol, st: st, going: going, rmdir: rmdir(batchv1.JobFailed), keep: "being deleted"},
+		{name: "workspace going, a Job of that name not the manager's: kept", vol: deleteVol, st: st, going: going, rmdir: rmdir("", unmarked), keep: "being deleted"},
+		{name: "workspace going, a removal an earlier volume of its name started: kept", vol: deleteVol, st: st, going: going, rmdir: rmdir("", ofEarlierVolume), keep: "being deleted"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,32 +85,37 @@ func TestDecideData(t *testing.T) {
 // with the way out (delete the Job, or drop the finalizer to keep the data).
 func TestRmdirProgress(t *testing.T) {
 	vol, dir := madeVolume(t, doradev1.VolumeReclaimDelete), testDir(t)
-	want, err := nfs.RmdirJob(nfs.JobInputs{Namespace: testNamespace, Volume: testVolume}, *dir)
+	want, err := nfs.RmdirJob(helperInputs(testNamespace, testVolume, vol.UID), *dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mkdir, err := nfs.MkdirJob(nfs.JobInputs{Namespace: testNamespace, Volume: testVolume}, *dir)
+	mkdir, err := nfs.MkdirJob(helperInputs(testNamespace, testVolume, vol.UID), *dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cases := []struct {
-		name   string
-		job    *batchv1.Job
-		done   bool
-		reason string
-		msgHas string
+		name    string
+		job     *batchv1.Job
+		done    bool
+		reason  string
+		msgHas  string
+		replace bool
 	}{
 		{name: "just created", job: nil, reason: doradev1.ReasonDeleting, msgHas: "a Job is removing " + testServer + ":" + testPath},
-		{name: "running", job: jobIn(want, vol, ""), reason: doradev1.ReasonDeleting},
-		{name: "succeeded", job: jobIn(want, vol, batchv1.JobComplete), done: true},
-		{name: "failed", job: jobIn(want, vol, batchv1.JobFailed), reason: doradev1.ReasonDeleteFailed, msgHas: "remove the finalizer " + doradev1.FinalizerVolume},
-		{name: "not ours", job: jobIn(want, nil, batchv1.JobComplete), reason: doradev1.ReasonDeleteFailed, msgHas: "is not this volume's removal"},
-		{name: "ours, other work", job: jobIn(mkdir, vol, batchv1.JobComplete), reason: doradev1.ReasonDeleteFailed, msgHas: "delete it"},
+		{name: "running", job: jobIn(want, ""), reason: doradev1.ReasonDeleting},
+		{name: "succeeded", job: jobIn(want, batchv1.JobComplete), done: true},
+		{name: "failed", job: jobIn(want, batchv1.JobFailed), reason: doradev1.ReasonDeleteFailed, msgHas: "remove the finalizer " + doradev1.FinalizerVolume},
+		{name: "not the manager's", job: jobIn(want, batchv1.JobComplete, unmarked), reason: doradev1.ReasonDeleteFailed, msgHas: "is not this volume's removal"},
+		{name: "for another volume", job: jobIn(want, batchv1.JobComplete, forOtherVolume), reason: doradev1.ReasonDeleteFailed, msgHas: "is not this volume's removal"},
+		{name: "a mkdir Job of ours", job: jobIn(mkdir, batchv1.JobComplete), reason: doradev1.ReasonDeleteFailed, msgHas: "delete it"},
+		{name: "ours, other work", job: jobIn(want, batchv1.JobComplete, func(j *batchv1.Job) { j.Spec.Template.Spec.Containers[0].Env[0].Value = "/export/elsewhere" }),
+			reason: doradev1.ReasonDeleteFailed, msgHas: "delete it"},
+		{name: "left by an earlier volume of its name: replaced", job: jobIn(want, batchv1.JobFailed, ofEarlierVolume), reason: doradev1.ReasonDeleting, replace: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			got := rmdirProgress(vol, *dir, tc.job, want)
-			if got.done != tc.done || got.reason != tc.reason || !strings.Contains(got.message, tc.msgHas) {
+			if got.done != tc.done || got.reason != tc.reason || got.replace != tc.replace || !strings.Contains(got.message, tc.msgHas) {
 				t.Errorf("rmdirProgress = %+v; want done %v, reason %q, message with %q", got, tc.done, tc.reason, tc.msgHas)
 			}
 			if got.done && got.removed != testServer+":"+testPath {

@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -33,6 +34,10 @@ const (
 // manager restarted mid-clone finds what it made and makes nothing twice. It updates
 // ws.Status; the caller writes it.
 func (r *Reconciler) clone(ctx context.Context, ws *doradev1.Workspace, namespace string) error {
+	// What the status read here records is written: the Jobs it records as done may go.
+	if err := r.deleteCopyJobs(ctx, ws); err != nil {
+		return err
+	}
 	status := ws.Status.Clone
 	if status != nil && status.Phase != doradev1.CloneRunning {
 		return nil
@@ -164,7 +169,8 @@ func (r *Reconciler) cloneVolume(ctx context.Context, ws *doradev1.Workspace, so
 	}
 }
 
-// copyData runs the Job that copies src's data into dst, once both directories exist.
+// copyData runs the Job that copies src's data into dst, once both directories exist. The
+// Job mounts both exports' roots, so it runs in the manager's namespace, not the clone's.
 func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, dst *doradev1.Volume) (objectState, error) {
 	if wait, waiting := directoryWait(src, dst); waiting {
 		return wait, nil
@@ -177,10 +183,16 @@ func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, 
 	if err != nil {
 		return objectState{doradev1.CloneCopying, err.Error()}, nil
 	}
-	want, err := nfs.CopyJob(nfs.JobInputs{Namespace: dst.Namespace, Volume: dst.Name, Image: r.opts.HelperImage}, from, to)
+	want, err := nfs.CopyJob(nfs.JobInputs{
+		Namespace: r.copyJobNamespace(dst.Namespace),
+		Volume:    client.ObjectKeyFromObject(dst),
+		VolumeUID: dst.UID,
+		Image:     r.opts.HelperImage,
+	}, from, to)
 	if err != nil {
 		return objectState{doradev1.CloneFailed, err.Error()}, nil
 	}
+	want.Annotations[doradev1.AnnotationClonedFrom] = src.Namespace + "/" + src.Name
 	var found *batchv1.Job
 	job := want.DeepCopy()
 	switch err := r.client.Get(ctx, client.ObjectKeyFromObject(want), job); {
@@ -189,8 +201,10 @@ func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, 
 	case !apierrors.IsNotFound(err):
 		return objectState{}, fmt.Errorf("reading job %s: %w", want.Name, err)
 	}
-	step := jobStep(ws, want.Name, found, from)
+	step := jobStep(ws, dst, want.Name, found, from)
 	if step.create {
+		// The Workspace is cluster-scoped, so it can own a Job in the manager's namespace:
+		// the garbage collector takes the Job when the workspace goes.
 		if err := ctrl.SetControllerReference(ws, want, r.client.Scheme()); err != nil {
 			return objectState{}, err
 		}
@@ -199,6 +213,52 @@ func (r *Reconciler) copyData(ctx context.Context, ws *doradev1.Workspace, src, 
 		}
 	}
 	return step.state, nil
+}
+
+// copyJobNamespace is where the Job copying data into a volume of namespace runs: the
+// manager's namespace, or, when the controller was given none (unit tests), the volume's.
+func (r *Reconciler) copyJobNamespace(namespace string) string {
+	if r.opts.HelperNamespace != "" {
+		return r.opts.HelperNamespace
+	}
+	return namespace
+}
+
+// deleteCopyJobs deletes the finished copy Jobs of the volumes whose data ws's status
+// records as copied: the outcome is kept there now, and nothing else would take the Jobs
+// away before the workspace goes (it owns them). A failed copy's Job stays until then, for
+// its logs. ws's status must be one that was written: as read at the start of a reconcile
+// (clone calls it so, before changing it), or as the status write returned it; a Job whose
+// outcome is not yet recorded must stay, or a lost write would copy the data again.
+func (r *Reconciler) deleteCopyJobs(ctx context.Context, ws *doradev1.Workspace) error {
+	if ws.Status.Clone == nil || !ws.Spec.CopyData {
+		return nil
+	}
+	namespace := naming.WorkspaceNamespace(ws.Name)
+	for _, obj := range ws.Status.Clone.Objects {
+		if obj.Kind != kindVolume || obj.State != doradev1.CloneDone {
+			continue
+		}
+		job := &batchv1.Job{}
+		key := types.NamespacedName{Namespace: r.copyJobNamespace(namespace), Name: nfs.JobName(nfs.JobCopy, namespace, obj.Name)}
+		switch err := r.client.Get(ctx, key, job); {
+		case apierrors.IsNotFound(err):
+			continue
+		case err != nil:
+			return fmt.Errorf("reading job %s: %w", key.Name, err)
+		}
+		if !copyJobOf(job, ws, types.NamespacedName{Namespace: namespace, Name: obj.Name}) || job.DeletionTimestamp != nil {
+			continue
+		}
+		if outcome, _ := nfs.Outcome(job); outcome != nfs.JobSucceeded {
+			continue
+		}
+		if err := r.client.Delete(ctx, job, client.PropagationPolicy(metav1.DeletePropagationBackground)); err != nil && !apierrors.IsNotFound(err) {
+			return fmt.Errorf("deleting job %s: %w", key.Name, err)
+		}
+		ctrl.LoggerFrom(ctx).Info("Deleted a finished copy Job", "job", klog.KObj(job))
+	}
+	return nil
 }
 
 // directory is where vol, of workspace, keeps its data.

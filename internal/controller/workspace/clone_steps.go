@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
@@ -109,14 +110,15 @@ func directoryWait(src, dst *doradev1.Volume) (objectState, bool) {
 	return objectState{}, false
 }
 
-// jobStep decides the data copy of a volume of clone ws from the Job named name that copies
-// it from the directory from: job is the one found of that name, nil when there is none.
-func jobStep(ws *doradev1.Workspace, name string, job *batchv1.Job, from nfs.Directory) cloneStep {
+// jobStep decides the data copy into the volume dst of clone ws from the Job named name
+// that copies it from the directory from: job is the one found of that name, nil when
+// there is none.
+func jobStep(ws *doradev1.Workspace, dst *doradev1.Volume, name string, job *batchv1.Job, from nfs.Directory) cloneStep {
 	copying := objectState{doradev1.CloneCopying, fmt.Sprintf("Job %s is copying %s:%s", name, from.Server, from.Path())}
 	switch {
 	case job == nil:
 		return cloneStep{create: true, state: copying}
-	case !metav1.IsControlledBy(job, ws):
+	case !copyJobOf(job, ws, types.NamespacedName{Namespace: dst.Namespace, Name: dst.Name}):
 		return cloneStep{state: objectState{doradev1.CloneFailed, fmt.Sprintf("Job %s exists and is not this clone's", name)}}
 	}
 	switch outcome, msg := nfs.Outcome(job); outcome {
@@ -126,6 +128,14 @@ func jobStep(ws *doradev1.Workspace, name string, job *batchv1.Job, from nfs.Dir
 		return cloneStep{state: objectState{doradev1.CloneFailed, msg}}
 	}
 	return cloneStep{state: copying}
+}
+
+// copyJobOf reports whether job is the Job of clone ws that copies data into the volume
+// dst: owned by the workspace (cluster-scoped, so it can own a Job in the manager's
+// namespace) and marked by the manager as a copy for dst.
+func copyJobOf(job *batchv1.Job, ws *doradev1.Workspace, dst types.NamespacedName) bool {
+	target, ok := nfs.TargetOf(job)
+	return ok && target.Kind == nfs.JobCopy && target.Volume == dst && metav1.IsControlledBy(job, ws)
 }
 
 // volumeCopy is the copy of src that a clone makes in namespace: a new directory of the

@@ -1,6 +1,7 @@
 package workspace
 
 import (
+	"context"
 	"errors"
 	"maps"
 	"strings"
@@ -17,9 +18,13 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	clocktesting "k8s.io/utils/clock/testing"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/testclient"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
@@ -467,40 +472,65 @@ func TestDirectoryWait(t *testing.T) {
 	}
 }
 
+// copyJob is the Job copying alice's data into bob's volume data, in the manager's
+// namespace, owned by the workspace of UID owner and changed by each of edits.
+func copyJob(t *testing.T, owner types.UID, edits ...func(*batchv1.Job)) *batchv1.Job {
+	t.Helper()
+	from := nfs.Directory{Server: "10.0.0.1", Export: "/export", Rel: "alice/data"}
+	to := nfs.Directory{Server: "10.0.0.1", Export: "/export", Rel: "bob/data"}
+	job, err := nfs.CopyJob(nfs.JobInputs{Namespace: "dora-system", Volume: types.NamespacedName{Namespace: "bob", Name: "data"}, VolumeUID: "data-uid"}, from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job.Name = "copy-data"
+	job.OwnerReferences = []metav1.OwnerReference{{
+		APIVersion: "dora.dev/v1alpha1", Kind: "Workspace", Name: "bob", UID: owner, Controller: ptr.To(true)}}
+	for _, edit := range edits {
+		edit(job)
+	}
+	return job
+}
+
+func withConditions(conds ...batchv1.JobCondition) func(*batchv1.Job) {
+	return func(j *batchv1.Job) { j.Status.Conditions = conds }
+}
+
+// The copy of a volume's data follows its Job, in the manager's namespace: the clone's own
+// (owned by the workspace, marked by the manager as the copy into that volume) is trusted;
+// any other Job of its name fails the object and is left alone.
 func TestJobStep(t *testing.T) {
 	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "bob", UID: "bob-uid"}}
+	dst := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "bob", Name: "data", UID: "data-uid"}}
 	from := nfs.Directory{Server: "10.0.0.1", Export: "/export", Rel: "alice/data"}
-	job := func(owner types.UID, conds ...batchv1.JobCondition) *batchv1.Job {
-		return &batchv1.Job{
-			ObjectMeta: metav1.ObjectMeta{Namespace: "bob", Name: "copy-data", OwnerReferences: []metav1.OwnerReference{{
-				APIVersion: "dora.dev/v1alpha1", Kind: "Workspace", Name: "bob", UID: owner, Controller: ptr.To(true)}}},
-			Status: batchv1.JobStatus{Conditions: conds},
-		}
-	}
+	complete := withConditions(batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue})
 	copying := objectState{doradev1.CloneCopying, "Job copy-data is copying 10.0.0.1:/export/alice/data"}
+	notOurs := cloneStep{state: objectState{doradev1.CloneFailed, "Job copy-data exists and is not this clone's"}}
 	cases := map[string]struct {
 		job  *batchv1.Job
 		want cloneStep
 	}{
 		"no Job yet: created, then copying": {job: nil, want: cloneStep{create: true, state: copying}},
-		"the clone's Job runs: copying":     {job: job("bob-uid"), want: cloneStep{state: copying}},
+		"the clone's Job runs: copying":     {job: copyJob(t, "bob-uid"), want: cloneStep{state: copying}},
 		"the clone's Job succeeded: done": {
-			job:  job("bob-uid", batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}),
+			job:  copyJob(t, "bob-uid", complete),
 			want: cloneStep{state: objectState{doradev1.CloneDone, "data copied from 10.0.0.1:/export/alice/data"}},
 		},
-		"the clone's Job failed: failed, with the Job's reason": {
-			job: job("bob-uid", batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "rsync exited 23"}),
+		"the clone's Job failed: failed, with the Job's reason and where its logs are": {
+			job: copyJob(t, "bob-uid", withConditions(batchv1.JobCondition{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: "BackoffLimitExceeded", Message: "rsync exited 23"})),
 			want: cloneStep{state: objectState{doradev1.CloneFailed,
-				"Job copy-data failed (BackoffLimitExceeded): rsync exited 23; its pods' logs say more (kubectl logs -n bob job/copy-data)"}},
+				"Job copy-data failed (BackoffLimitExceeded): rsync exited 23; its pods' logs say more (kubectl logs -n dora-system job/copy-data)"}},
 		},
-		"a Job of that name that is not the clone's: failed, and left alone": {
-			job:  job("other-uid", batchv1.JobCondition{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}),
-			want: cloneStep{state: objectState{doradev1.CloneFailed, "Job copy-data exists and is not this clone's"}},
-		},
+		"a Job of that name of another workspace: failed, and left alone": {job: copyJob(t, "other-uid", complete), want: notOurs},
+		"a Job of that name not marked by the manager: failed, and left alone": {
+			job: copyJob(t, "bob-uid", complete, func(j *batchv1.Job) { delete(j.Labels, nfs.LabelManagedBy) }), want: notOurs},
+		"the clone's Job copying into another volume: failed, and left alone": {
+			job: copyJob(t, "bob-uid", complete, func(j *batchv1.Job) { j.Annotations[doradev1.AnnotationSourceVolume] = "bob/code" }), want: notOurs},
+		"a mkdir Job of that name: failed, and left alone": {
+			job: copyJob(t, "bob-uid", complete, func(j *batchv1.Job) { j.Labels[nfs.LabelJob] = nfs.JobMkdir }), want: notOurs},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := jobStep(ws, "copy-data", tc.job, from)
+			got := jobStep(ws, dst, "copy-data", tc.job, from)
 			if diff := cmp.Diff(tc.want, got, cmp.AllowUnexported(cloneStep{}, objectState{})); diff != "" {
 				t.Errorf("step (-want +got):\n%s", diff)
 			}
@@ -536,5 +566,72 @@ func TestCopiesOfVolumesAndWorkloads(t *testing.T) {
 	gotWl.Spec.Replica.Count = ptr.To[int32](5)
 	if !apiequality.Semantic.DeepEqual(vol, volBefore) || !apiequality.Semantic.DeepEqual(wl, wlBefore) {
 		t.Errorf("making or changing a copy changed its source")
+	}
+}
+
+// A clone's data copy runs in the manager's namespace, never the clone's, and its Job goes
+// once the status written records the copy: the reconcile after the one that saw it done.
+func TestCopyJobRunsInTheManagersNamespaceAndGoesOnceRecorded(t *testing.T) {
+	ctx := context.Background()
+	start := metav1.NewTime(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	ws := &doradev1.Workspace{
+		ObjectMeta: metav1.ObjectMeta{Name: "bob", UID: "bob-uid", Generation: 1, Finalizers: []string{doradev1.FinalizerWorkspace}},
+		Spec:       doradev1.WorkspaceSpec{CloneFrom: "alice", CopyData: true},
+		Status: doradev1.WorkspaceStatus{Clone: &doradev1.CloneStatus{Source: "alice", Phase: doradev1.CloneRunning, StartTime: &start,
+			Objects: []doradev1.ClonedObject{obj(kindVolume, "data", doradev1.CloneCopying, "waiting for the new volume's directory")}}},
+	}
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bob", OwnerReferences: []metav1.OwnerReference{{
+		APIVersion: "dora.dev/v1alpha1", Kind: "Workspace", Name: "bob", UID: "bob-uid", Controller: ptr.To(true)}}}}
+	st := &doradev1.Storage{ObjectMeta: metav1.ObjectMeta{Name: "nfs"}, Spec: doradev1.StorageSpec{Endpoint: "10.0.0.1", Mountpath: "/export"}}
+	made := []metav1.Condition{{Type: doradev1.VolumeDirectoryReady, Status: metav1.ConditionTrue, Reason: doradev1.ReasonDirectoryCreated, LastTransitionTime: start}}
+	src := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "data"}, Spec: doradev1.VolumeSpec{Storage: "nfs"},
+		Status: doradev1.VolumeStatus{Conditions: made}}
+	dst := volumeCopy(src, "bob")
+	dst.UID = "data-uid"
+	dst.Status.Conditions = made
+	c := testclient.Objects(ws, ns, st, src, dst)
+	r := NewReconciler(c, &callLog{}, clocktesting.NewFakeClock(start.Time), Options{HelperNamespace: "dora-system"})
+	reconcile := func() {
+		t.Helper()
+		if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ws)}); err != nil {
+			t.Fatalf("reconcile: %v", err)
+		}
+	}
+	key := client.ObjectKey{Namespace: "dora-system", Name: nfs.JobName(nfs.JobCopy, "bob", "data")}
+
+	reconcile()
+	job := &batchv1.Job{}
+	if err := c.Get(ctx, key, job); err != nil {
+		t.Fatalf("the copy Job should run in the manager's namespace: %v", err)
+	}
+	if target, ok := nfs.TargetOf(job); !ok || target != (nfs.JobTarget{Kind: nfs.JobCopy, Volume: client.ObjectKeyFromObject(dst), UID: dst.UID}) {
+		t.Errorf("the copy Job names %+v, %v; want the copy bob/data", target, ok)
+	}
+	if !metav1.IsControlledBy(job, ws) || job.Annotations[doradev1.AnnotationClonedFrom] != "alice/data" {
+		t.Errorf("the copy Job should be the workspace's, copying alice/data: owners %v, annotations %v", job.OwnerReferences, job.Annotations)
+	}
+	tenantJobs := &batchv1.JobList{}
+	if err := c.List(ctx, tenantJobs, client.InNamespace("bob")); err != nil || len(tenantJobs.Items) > 0 {
+		t.Errorf("the clone's namespace holds Jobs %v (%v); want none", tenantJobs.Items, err)
+	}
+
+	job.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	if err := c.Status().Update(ctx, job); err != nil {
+		t.Fatal(err)
+	}
+	reconcile()
+	if err := c.Get(ctx, client.ObjectKeyFromObject(ws), ws); err != nil {
+		t.Fatal(err)
+	}
+	if got := ws.Status.Clone.Objects[0].State; got != doradev1.CloneDone {
+		t.Fatalf("the copy is %s, want %s", got, doradev1.CloneDone)
+	}
+	if err := c.Get(ctx, key, &batchv1.Job{}); err != nil {
+		t.Errorf("the Job must stay until the status recording its outcome is written: %v", err)
+	}
+
+	reconcile()
+	if err := c.Get(ctx, key, &batchv1.Job{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the finished copy Job should be gone once the status records it: %v", err)
 	}
 }
