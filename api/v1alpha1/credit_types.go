@@ -30,7 +30,10 @@ type ResourceCreditSpec struct {
 	// credit is the price.
 	// +required
 	Credit CreditPrice `json:"credit"`
-	// annotations are free-form notes, such as priceUnit: €.
+	// annotations are free-form notes, such as priceUnit: €: at most 64, each name at most
+	// 253 characters and each value at most 4096.
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 253 && self[k].size() <= 4096)",message="annotations names must be at most 253 characters and values at most 4096; keep longer notes elsewhere"
 	// +optional
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
@@ -44,6 +47,8 @@ type ResourceCreditStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the generation this status describes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9007199254740991
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 }
@@ -121,6 +126,8 @@ type UserCreditStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the generation this status describes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9007199254740991
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// zones is the spending per zone, one entry for each of the user's spec.credits.

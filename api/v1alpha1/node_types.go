@@ -86,10 +86,14 @@ type NodeSpec struct {
 
 // GPUInfo is one GPU as the node agent reads it through NVML.
 type GPUInfo struct {
-	// index is the NVML device index.
+	// index is the NVML device index, from 0 to 63.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=63
 	// +required
 	Index int32 `json:"index"`
-	// minor is the device minor number (/dev/nvidia<minor>).
+	// minor is the device minor number (/dev/nvidia<minor>), from 0 to 255.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=255
 	// +optional
 	Minor int32 `json:"minor,omitempty"`
 	// uuid is the GPU's UUID, such as GPU-5fd4a7c2-9b1e-4d0a-8f3b-2c6e1a7d9e04.
@@ -101,10 +105,14 @@ type GPUInfo struct {
 	// +kubebuilder:validation:MaxLength=96
 	// +required
 	Product string `json:"product"`
-	// memoryTotalMiB is the GPU memory in MiB.
+	// memoryTotalMiB is the GPU memory in MiB, at most 1 TiB.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1048576
 	// +optional
 	MemoryTotalMiB int64 `json:"memoryTotalMiB,omitempty"`
-	// memoryUsedMiB is the GPU memory in use, in MiB.
+	// memoryUsedMiB is the GPU memory in use, in MiB, at most 1 TiB.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1048576
 	// +optional
 	MemoryUsedMiB int64 `json:"memoryUsedMiB,omitempty"`
 	// utilization is the GPU utilisation in percent.
@@ -112,10 +120,14 @@ type GPUInfo struct {
 	// +kubebuilder:validation:Maximum=100
 	// +optional
 	Utilization int32 `json:"utilization,omitempty"`
-	// temperature is the GPU temperature in degrees Celsius.
+	// temperature is the GPU temperature in degrees Celsius, at most 1000.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	Temperature int32 `json:"temperature,omitempty"`
-	// powerWatts is the power draw in watts.
+	// powerWatts is the power draw in watts, at most 100000.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100000
 	// +optional
 	PowerWatts int32 `json:"powerWatts,omitempty"`
 	// migEnabled is true when MIG mode is on.
@@ -140,7 +152,9 @@ type CPUInfo struct {
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	Product string `json:"product,omitempty"`
-	// cores is the number of logical cores.
+	// cores is the number of logical cores, at most 65536.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=65536
 	// +optional
 	Cores int32 `json:"cores,omitempty"`
 }
@@ -154,6 +168,8 @@ type NodeStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the generation this status describes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9007199254740991
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// gpus lists every GPU of the node.
@@ -162,20 +178,26 @@ type NodeStatus struct {
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	GPUs []GPUInfo `json:"gpus,omitempty"`
-	// gpuCount is the number of GPUs.
+	// gpuCount is the number of GPUs, at most 64 (the length of gpus).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=64
 	// +optional
 	GPUCount int32 `json:"gpuCount,omitempty"`
 	// gpuModels lists the GPU models present, comma separated.
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	GPUModels string `json:"gpuModels,omitempty"`
-	// gpuMemoryMiB is the total GPU memory in MiB.
+	// gpuMemoryMiB is the total GPU memory in MiB, at most 64 TiB (64 GPUs of 1 TiB).
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=67108864
 	// +optional
 	GPUMemoryMiB int64 `json:"gpuMemoryMiB,omitempty"`
 	// cpu is the node's CPU.
 	// +optional
 	CPU *CPUInfo `json:"cpu,omitempty"`
-	// memoryMiB is the node's memory in MiB.
+	// memoryMiB is the node's memory in MiB, at most 1 PiB.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1073741824
 	// +optional
 	MemoryMiB int64 `json:"memoryMiB,omitempty"`
 	// driverVersion is the NVIDIA driver version, such as 550.54.15.

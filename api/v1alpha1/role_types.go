@@ -9,6 +9,7 @@ type RoleSpec struct {
 	// permission maps a Dora kind to the verbs allowed on it, such as
 	// Workload: [Apply, Delete, Get].
 	// +kubebuilder:validation:MaxProperties=32
+	// +kubebuilder:validation:XValidation:rule="self.all(k, self[k].size() <= 32)",message="permission allows at most 32 verbs per kind, such as Workload: [Apply, Delete, Get]; All stands for every verb"
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k in ['All','Workload','Container','Volume','Storage','Node','Workspace','Zone','CPU','GPU','Resourcecredit','Usercredit','User','Role','Project'])",message="permission keys must be Dora kinds: All, Workload, Container, Volume, Storage, Node, Workspace, Zone, CPU, GPU, Resourcecredit, Usercredit, User, Role or Project"
 	// +optional
 	Permission map[string][]string `json:"permission,omitempty"`
@@ -23,6 +24,8 @@ type RoleStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 	// observedGeneration is the generation this status describes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9007199254740991
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 	// clusterRole is the Kubernetes ClusterRole made from this role.

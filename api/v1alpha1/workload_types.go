@@ -18,6 +18,10 @@ const (
 	WorkloadVolumesReady = "VolumesReady"
 	// WorkloadPortsReady is False while a NodePort cannot be had.
 	WorkloadPortsReady = "PortsReady"
+	// WorkloadPodsAdmitted is False while the API server refuses to create a replica's pod
+	// (a ResourceQuota, Pod Security admission, an admission webhook); its message is the
+	// API server's own.
+	WorkloadPodsAdmitted = "PodsAdmitted"
 )
 
 // Workload condition reasons.
@@ -49,6 +53,11 @@ const (
 	ReasonVolumesNotReady = "VolumesNotReady"
 	// ReasonPortUnavailable (PortsReady=False): the API server refused a NodePort.
 	ReasonPortUnavailable = "PortUnavailable"
+	// ReasonPodsRefused (PodsAdmitted=False, Ready=False): the API server refused a pod; the
+	// manager tries again, waiting longer each time, up to 5 minutes.
+	ReasonPodsRefused = "PodsRefused"
+	// ReasonPodsAccepted (PodsAdmitted=True): no pod was refused.
+	ReasonPodsAccepted = "PodsAccepted"
 	// ReasonHostNetworkNotAllowed (Ready=False): network.mode host in a workspace that does
 	// not allow it.
 	ReasonHostNetworkNotAllowed = "HostNetworkNotAllowed"
@@ -66,6 +75,8 @@ const (
 	EventRecreated = "Recreated"
 	EventPaused    = "Paused"
 	EventResumed   = "Resumed"
+	// EventPodsRefused is a Warning when the API server starts refusing the workload's pods.
+	EventPodsRefused = "PodsRefused"
 )
 
 // WorkloadPhase is a one-word summary of a Workload, shown by kubectl get.
@@ -84,6 +95,7 @@ const (
 
 // WorkloadSpec is what a Workload asks for: which hardware, which image and command, which
 // volumes and ports, and how many replicas.
+// +kubebuilder:validation:XValidation:rule="!has(self.network) || !has(self.network.ports) || self.network.ports.all(p, !has(p.nodePort) || p.nodePort + (has(self.replica) && has(self.replica.count) ? self.replica.count : 1) <= 65536)",message="network.ports[].nodePort + replica.count - 1 must be at most 65535: replica i listens on nodePort + i; lower the nodePort or the replica count",fieldPath=".network.ports"
 type WorkloadSpec struct {
 	// replica says how many containers run this workload.
 	// +default={}
@@ -181,9 +193,10 @@ type GPUSelector struct {
 	// +optional
 	ProductName StringOrList `json:"product_name,omitzero"`
 
-	// count is the number of GPUs per replica, a whole number: 2 or "2".
+	// count is the number of GPUs per replica, a whole number from 0 to 64: 2 or "2".
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^[0-9]+$')",message="selectors.gpu.count must be a whole number of GPUs, 0 or more, such as 2"
+	// +kubebuilder:validation:MaxLength=8
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 && self <= 64 : self.matches('^[0-9]{1,2}$') && int(self) <= 64",message="selectors.gpu.count must be a whole number of GPUs, 0 or more and at most 64 per replica, such as 2; for more GPUs, run more replicas"
 	// +optional
 	Count *intstr.IntOrString `json:"count,omitempty"`
 }
@@ -196,10 +209,11 @@ type CPUSelector struct {
 	// +optional
 	ProductName StringOrList `json:"product_name,omitzero"`
 
-	// count is the CPU per replica: whole cores (2 or "2"), a decimal ("0.5") or millicores
-	// ("500m").
+	// count is the CPU per replica, from 0 to 1024 cores: whole cores (2 or "2"), a decimal
+	// ("0.5") or millicores ("500m").
 	// +kubebuilder:validation:XIntOrString
-	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 : self.matches('^([0-9]+(\\\\.[0-9]{1,3})?|[0-9]+m)$')",message="selectors.cpu.count must be cores (2, \"0.5\") or millicores (\"500m\"), 0 or more"
+	// +kubebuilder:validation:MaxLength=8
+	// +kubebuilder:validation:XValidation:rule="type(self) == int ? self >= 0 && self <= 1024 : (self.matches('^[0-9]{1,4}(\\\\.[0-9]{1,3})?$') ? double(self) <= 1024.0 : self.matches('^[0-9]{1,7}m$') && int(self.substring(0, self.size() - 1)) <= 1024000)",message="selectors.cpu.count must be cores (2, \"0.5\") or millicores (\"500m\"), from 0 to 1024 cores"
 	// +optional
 	Count *intstr.IntOrString `json:"count,omitempty"`
 }
@@ -392,6 +406,8 @@ type WorkloadStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
 	// observedGeneration is the generation this status describes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9007199254740991
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 

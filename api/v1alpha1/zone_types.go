@@ -21,6 +21,7 @@ type GPUCount struct {
 	Product string `json:"product"`
 	// count is how many there are.
 	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
 	// +required
 	Count int32 `json:"count"`
 }
@@ -35,10 +36,14 @@ type ZoneStatus struct {
 	Conditions []metav1.Condition `json:"conditions,omitempty"`
 
 	// observedGeneration is the generation this status describes.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=9007199254740991
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// nodes is the number of nodes in the zone.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=1000000
 	// +optional
 	Nodes int32 `json:"nodes,omitempty"`
 
@@ -50,6 +55,8 @@ type ZoneStatus struct {
 	GPUs []GPUCount `json:"gpus,omitempty"`
 
 	// workloads counts the zone's workloads by phase.
+	// +kubebuilder:validation:MaxProperties=8
+	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 16 && self[k] >= 0 && self[k] <= 100000000)",message="status.workloads must count workloads by phase (a phase name of at most 16 characters), each from 0 to 100000000"
 	// +optional
 	Workloads map[string]int32 `json:"workloads,omitempty"`
 }

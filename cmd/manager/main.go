@@ -25,7 +25,9 @@ func main() {
 	// --kubeconfig is registered by controller-runtime; without it the in-cluster config or
 	// $KUBECONFIG is used.
 	flag.StringVar(&opts.Zone, "zone", "default", "Name of the Dora zone this cluster is.")
-	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8080", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.StringVar(&opts.MetricsAddr, "metrics-bind-address", ":8443", "Address of the Prometheus metrics endpoint; 0 disables it.")
+	flag.BoolVar(&opts.MetricsSecure, "metrics-secure", true, "Serve the metrics over HTTPS, only to callers the API server authenticates and authorizes for get on /metrics (config/rbac/metrics_reader_role.yaml); false serves plain HTTP to anyone who reaches the port.")
+	flag.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "Directory with tls.crt and tls.key for the metrics server (default: a self-signed certificate).")
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "Elect one active manager among replicas.")
 	flag.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", manager.DefaultNamespace), "The manager's own namespace: its leader lease and the helper Jobs that mount NFS exports live there (default: $POD_NAMESPACE, else dora-system).")

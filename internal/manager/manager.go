@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
@@ -56,6 +57,14 @@ type Options struct {
 	Zone string
 	// MetricsAddr serves Prometheus metrics; "0" disables it.
 	MetricsAddr string
+	// MetricsSecure serves the metrics over HTTPS to callers the API server authenticates
+	// (TokenReview) and authorizes for get on the non-resource URL /metrics
+	// (SubjectAccessReview), such as the ClusterRole config/rbac/metrics_reader_role.yaml
+	// grants. Off, they are plain HTTP to anyone who reaches the port.
+	MetricsSecure bool
+	// MetricsCertDir holds tls.crt and tls.key for the metrics server; without them it
+	// makes itself a self-signed certificate.
+	MetricsCertDir string
 	// ProbeAddr serves /healthz and /readyz; "0" disables it.
 	ProbeAddr string
 	// LeaderElection makes replicas of the manager elect one active leader.
@@ -108,14 +117,23 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if opts.AgentNamespace == "" {
 		opts.AgentNamespace = DefaultAgentNamespace
 	}
+	metrics := metricsserver.Options{BindAddress: opts.MetricsAddr}
+	if opts.MetricsSecure {
+		metrics.SecureServing = true
+		metrics.CertDir = opts.MetricsCertDir
+		metrics.FilterProvider = filters.WithAuthenticationAndAuthorization
+	}
 	mgrOpts := ctrl.Options{
 		Scheme:                  Scheme(),
-		Metrics:                 metricsserver.Options{BindAddress: opts.MetricsAddr},
+		Metrics:                 metrics,
 		HealthProbeBindAddress:  opts.ProbeAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "manager.dora.dev",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,
-		Controller:              config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
+		// Every process that runs a manager exits (or starts a new one) once it stops: the
+		// next leader need not wait for the lease to run out.
+		LeaderElectionReleaseOnCancel: true,
+		Controller:                    config.Controller{SkipNameValidation: ptr.To(opts.Restartable)},
 		Cache: cache.Options{
 			// Managed fields are half of a pod's size and never read here.
 			DefaultTransform: cache.TransformStripManagedFields(),

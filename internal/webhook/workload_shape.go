@@ -43,17 +43,41 @@ func ValidateWorkloadShapes(raw []byte) field.ErrorList {
 	return errs
 }
 
+// Bounds of the string-or-list fields, which the schema cannot give (they are schemaless):
+// a product name as NVML names a GPU, and a command line's arguments.
+const (
+	maxProducts     = 16
+	maxProductBytes = 96
+	maxArgs         = 1024
+	maxArgBytes     = 8192
+	maxCommandBytes = 65536
+)
+
 func validateStringOrList(path *field.Path, value any, product bool) field.ErrorList {
+	maxItems, maxBytes, what := maxArgs, maxArgBytes, "an argument"
+	if product {
+		maxItems, maxBytes, what = maxProducts, maxProductBytes, "a product name"
+	}
 	switch v := value.(type) {
 	case string:
 		if product && v == "" {
 			return field.ErrorList{field.Invalid(path, v, "must name a model, or be All for any model")}
 		}
+		if limit := map[bool]int{true: maxProductBytes, false: maxCommandBytes}[product]; len(v) > limit {
+			return field.ErrorList{field.TooLong(path, "", limit)}
+		}
 		return nil
 	case []any:
+		if len(v) > maxItems {
+			return field.ErrorList{field.TooMany(path, len(v), maxItems)}
+		}
 		var errs field.ErrorList
 		names := make([]string, 0, len(v))
 		for i, item := range v {
+			if s, ok := item.(string); ok && len(s) > maxBytes {
+				errs = append(errs, field.Invalid(path.Index(i), fmt.Sprintf("%d bytes", len(s)), fmt.Sprintf("%s may be at most %d bytes long", what, maxBytes)))
+				continue
+			}
 			s, ok := item.(string)
 			if !ok {
 				errs = append(errs, field.Invalid(path.Index(i), item, fmt.Sprintf("must be a string; write %s as a list of strings, such as [\"Tesla V100-SXM2-16GB\"]", path.String())))

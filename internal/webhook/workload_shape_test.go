@@ -66,3 +66,28 @@ func TestValidateWorkloadShapes(t *testing.T) {
 		})
 	}
 }
+
+// The string-or-list fields are bounded here, since the schema cannot bound them: a list of
+// products or arguments too long, or one too big, is refused naming the field.
+func TestStringOrListFieldsAreBounded(t *testing.T) {
+	long := strings.Repeat("x", 97)
+	many := "[" + strings.TrimSuffix(strings.Repeat(`"A100",`, 17), ",") + "]"
+	cases := map[string]string{
+		"seventeen products":      `{"spec":{"selectors":{"gpu":{"product_name":` + many + `}}}}`,
+		"a product too long":      `{"spec":{"selectors":{"gpu":{"product_name":["` + long + `"]}}}}`,
+		"a lone product too long": `{"spec":{"selectors":{"gpu":{"product_name":"` + long + `"}}}}`,
+		"a command too long":      `{"spec":{"config":{"cmd":"` + strings.Repeat("x", 65537) + `"}}}`,
+		"too many arguments":      `{"spec":{"config":{"cmd":[` + strings.TrimSuffix(strings.Repeat(`"a",`, 1025), ",") + `]}}}`,
+	}
+	for name, raw := range cases {
+		t.Run(name, func(t *testing.T) {
+			errs := ValidateWorkloadShapes([]byte(raw))
+			if len(errs) == 0 || !strings.Contains(errs.ToAggregate().Error(), "spec.") {
+				t.Errorf("errors %v, want a refusal naming the field", errs)
+			}
+		})
+	}
+	if errs := ValidateWorkloadShapes([]byte(`{"spec":{"selectors":{"gpu":{"product_name":["Tesla V100-SXM2-16GB","Quadro RTX 6000"]}},"config":{"cmd":"/bin/bash -c true"}}}`)); len(errs) != 0 {
+		t.Errorf("the seed's values are refused: %v", errs)
+	}
+}

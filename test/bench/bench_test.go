@@ -341,7 +341,7 @@ func startManager(cluster *simcluster.Cluster) (*managerProcess, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, "--kubeconfig="+cluster.Kubeconfig, "--disable-webhooks", "--zone=bench",
-		"--metrics-bind-address="+addr, "--health-probe-bind-address=0",
+		"--metrics-bind-address="+addr, "--metrics-secure=false", "--health-probe-bind-address=0",
 		"--kube-api-qps=500", "--kube-api-burst=1000")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {

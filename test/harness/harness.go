@@ -1,6 +1,8 @@
 // Package harness starts what the integration and e2e tests run against: a cluster from
 // simcluster (API server only, or the full simulated GPU cluster) with the Dora manager
 // running in the test process, its webhooks installed and its log beside the components'.
+// The manager runs as its own service account with config/rbac's permissions (rbac.go),
+// elects itself leader in its namespace, and serves its metrics to authorized readers only.
 package harness
 
 import (
@@ -28,6 +30,11 @@ type Env struct {
 	Cluster *simcluster.Cluster
 	// Client is an uncached administrator client (a client.WithWatch).
 	Client client.Client
+	// Manager is who the manager runs as: config/rbac's service account, impersonated.
+	Manager Identity
+	// MetricsAddr is where the running manager serves its metrics (HTTPS, for callers
+	// allowed to get /metrics).
+	MetricsAddr string
 
 	zone string
 	// WorkloadConcurrency, when set, is given to the next StartManager.
@@ -60,6 +67,9 @@ func Start(opts simcluster.Options, zone string) (*Env, error) {
 	if env.Client, err = client.NewWithWatch(env.Cluster.Config, client.Options{Scheme: manager.Scheme()}); err != nil {
 		return nil, errors.Join(err, env.Stop())
 	}
+	if env.Manager, err = installManagerRBAC(ctx, env.Client, root); err != nil {
+		return nil, errors.Join(fmt.Errorf("installing the manager's RBAC: %w", err), env.Stop())
+	}
 	if err := env.StartManager(); err != nil {
 		return nil, errors.Join(err, env.Stop())
 	}
@@ -79,9 +89,18 @@ func (e *Env) StartManager() error {
 	}); err != nil {
 		return fmt.Errorf("the webhook port %s stayed in use: %w", addr, err)
 	}
+	metricsPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	e.MetricsAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(metricsPort))
 	ctx, cancel := context.WithCancel(context.Background())
-	mgr, err := manager.New(ctx, e.Cluster.Config, manager.Options{
+	mgr, err := manager.New(ctx, e.Manager.Config(e.Cluster.Config), manager.Options{
 		Zone:                e.zone,
+		Namespace:           e.Manager.Namespace,
+		LeaderElection:      true,
+		MetricsAddr:         e.MetricsAddr,
+		MetricsSecure:       true,
 		Restartable:         true,
 		WorkloadConcurrency: e.WorkloadConcurrency,
 		Webhook: &webhook.Options{
@@ -108,6 +127,16 @@ func (e *Env) StartManager() error {
 		return errors.Join(fmt.Errorf("the webhook server did not listen on %s: %w", addr, err), e.StopManager())
 	}
 	return nil
+}
+
+// freePort is a TCP port nothing listens on now.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // waitFor polls done every 50 ms for up to 30 s.

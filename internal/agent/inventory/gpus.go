@@ -74,28 +74,28 @@ func readGPU(lib nvml.Interface, index int) doradev1.GPUInfo {
 		fail("name", ret)
 	}
 	if minor, ret := dev.GetMinorNumber(); ret == nvml.SUCCESS {
-		gpu.Minor = int32(minor)
+		gpu.Minor = int32(clamp(int64(minor), 255))
 	} else {
 		fail("minor number", ret)
 	}
 	if mem, ret := dev.GetMemoryInfo(); ret == nvml.SUCCESS {
-		gpu.MemoryTotalMiB = int64(mem.Total >> 20)
-		gpu.MemoryUsedMiB = int64(mem.Used >> 20)
+		gpu.MemoryTotalMiB = clamp(int64(mem.Total>>20), maxMemoryMiB)
+		gpu.MemoryUsedMiB = clamp(int64(mem.Used>>20), maxMemoryMiB)
 	} else {
 		fail("memory", ret)
 	}
 	if util, ret := dev.GetUtilizationRates(); ret == nvml.SUCCESS {
-		gpu.Utilization = int32(util.Gpu)
+		gpu.Utilization = int32(clamp(int64(util.Gpu), 100))
 	} else {
 		fail("utilization", ret)
 	}
 	if temp, ret := dev.GetTemperature(nvml.TEMPERATURE_GPU); ret == nvml.SUCCESS {
-		gpu.Temperature = int32(temp)
+		gpu.Temperature = int32(clamp(int64(temp), 1000))
 	} else {
 		fail("temperature", ret)
 	}
 	if mw, ret := dev.GetPowerUsage(); ret == nvml.SUCCESS {
-		gpu.PowerWatts = int32(mw / 1000)
+		gpu.PowerWatts = int32(clamp(int64(mw/1000), 100000))
 	} else {
 		fail("power", ret)
 	}
@@ -109,3 +109,12 @@ func readGPU(lib nvml.Interface, index int) doradev1.GPUInfo {
 
 // unknownUUID stands in for the UUID of a GPU NVML cannot name, keeping the list keyed.
 func unknownUUID(index int) string { return "unknown-gpu-index-" + strconv.Itoa(index) }
+
+// maxMemoryMiB is the most GPU memory a Node's status takes (1 TiB).
+const maxMemoryMiB = 1 << 20
+
+// clamp keeps a reading within [0, max], the bounds of the Node status schema: one odd NVML
+// reading must not get the whole report refused by the API server.
+func clamp(v, maxValue int64) int64 {
+	return min(max(v, 0), maxValue)
+}

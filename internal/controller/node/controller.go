@@ -57,13 +57,13 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 	return &Reconciler{client: c, recorder: recorder, clock: clk, agentNamespace: opts.AgentNamespace, leaseGrace: opts.LeaseGrace}
 }
 
-// +kubebuilder:rbac:groups=dora.dev,resources=nodes,verbs=get;list;watch;create
+// +kubebuilder:rbac:groups=dora.dev,resources=nodes,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=dora.dev,resources=nodes/status,verbs=get;patch;update
 // +kubebuilder:rbac:groups="",resources=nodes,verbs=get;list;watch;patch
 // Setting blockOwnerDeletion on a Dora Node needs this where the
 // OwnerReferencesPermissionEnforcement admission plugin is on.
 // +kubebuilder:rbac:groups="",resources=nodes/finalizers,verbs=update
-// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch
+// +kubebuilder:rbac:groups=coordination.k8s.io,resources=leases,verbs=get;list;watch,namespace=system
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile makes the Dora Node exist, applies its spec to the Kubernetes Node and writes the

@@ -143,10 +143,11 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 	}
 
 	p := planReplicas(pods, desired, revision, in.volumes == nil && in.hostNetwork == nil)
-	created, err := r.act(ctx, wl, p, claims)
+	created, refused, err := r.act(ctx, wl, p, claims)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	in.podsRefused = refusedBlocker(refused)
 	if in.ports, err = r.syncServices(ctx, wl); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -163,6 +164,15 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 		result.RequeueAfter = portRetry
 	}
 	now := r.clock.Now()
+	if in.podsRefused != nil {
+		// Nothing the manager watches says when the refusal ends: look again, later each time.
+		delay := podRetryDelay(refusedFor(*before, now))
+		ctrl.LoggerFrom(ctx).V(1).Info("The API server refused the workload's pods; trying again later",
+			"refused", len(refused), "retryIn", delay, "message", refused[0].message)
+		if result.RequeueAfter == 0 || delay < result.RequeueAfter {
+			result.RequeueAfter = delay
+		}
+	}
 	write, wait := statusWriteDecision(*before, wl.Status, r.lastWrite(wl), inTransit(in), now)
 	switch {
 	case write:
@@ -197,16 +207,18 @@ func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
 
 // act creates and deletes pods as planned. Pods have fixed names, so a create that finds its
 // pod already there (a cache that lags, a restarted manager) is not an error, and neither
-// is a delete that finds it gone: nothing is ever duplicated.
-func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []podspec.VolumeClaim) ([]*corev1.Pod, error) {
+// is a delete that finds it gone: nothing is ever duplicated. A create the API server
+// refuses (quota, Pod Security, an admission webhook) is returned as a refusal, for the
+// status to report, not as an error to retry at once.
+func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []podspec.VolumeClaim) ([]*corev1.Pod, []refusal, error) {
 	toCreate := make([]*corev1.Pod, 0, len(p.create))
 	for _, index := range p.create {
 		pod, err := podspec.BuildPod(wl, index, podspec.PodInputs{Claims: claims})
 		if err != nil {
-			return nil, fmt.Errorf("building pod %d: %w", index, err)
+			return nil, nil, fmt.Errorf("building pod %d: %w", index, err)
 		}
 		if err := ctrl.SetControllerReference(wl, pod, r.client.Scheme()); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		toCreate = append(toCreate, pod)
 	}
@@ -218,22 +230,22 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, cla
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.client.Create(ctx, pod); err != nil && !apierrors.IsAlreadyExists(err) {
-				createErrs[i] = fmt.Errorf("creating pod %s: %w", pod.Name, err)
-			} else if err != nil {
-				toCreate[i] = nil
-			}
+			createErrs[i] = r.client.Create(ctx, pod)
 		}()
 	}
 	wg.Wait()
 	var created []*corev1.Pod
+	var refused []refusal
 	var errs []error
 	for i, pod := range toCreate {
-		switch {
-		case createErrs[i] != nil:
-			errs = append(errs, createErrs[i])
-		case pod != nil:
+		switch err := createErrs[i]; {
+		case err == nil:
 			created = append(created, pod)
+		case apierrors.IsAlreadyExists(err):
+		case refusedByServer(err):
+			refused = append(refused, refusal{pod: pod.Name, message: err.Error()})
+		default:
+			errs = append(errs, fmt.Errorf("creating pod %s: %w", pod.Name, err))
 		}
 	}
 	for _, group := range [][]*corev1.Pod{p.replace, p.scaleDown, p.recreate} {
@@ -245,10 +257,10 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, cla
 		}
 	}
 	if len(p.create)+len(p.replace)+len(p.scaleDown)+len(p.recreate) > 0 {
-		ctrl.LoggerFrom(ctx).V(1).Info("Changed the workload's pods", "created", len(created),
+		ctrl.LoggerFrom(ctx).V(1).Info("Changed the workload's pods", "created", len(created), "refused", len(refused),
 			"replaced", len(p.replace), "scaledDown", len(p.scaleDown), "recreated", len(p.recreate))
 	}
-	return created, errors.Join(errs...)
+	return created, refused, errors.Join(errs...)
 }
 
 // ownedPods lists the pods this workload controls.
@@ -461,6 +473,10 @@ func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.Workload
 	}
 	if created > 0 {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, podspec.TemplateHash(wl))
+	}
+	if admitted := meta.FindStatusCondition(wl.Status.Conditions, doradev1.WorkloadPodsAdmitted); admitted != nil &&
+		admitted.Status == metav1.ConditionFalse && !meta.IsStatusConditionFalse(before.Conditions, doradev1.WorkloadPodsAdmitted) {
+		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, doradev1.EventPodsRefused, "CreatePods", "%s", admitted.Message)
 	}
 	if len(p.scaleDown) > 0 && !isPaused {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventScaleDown, "DeletePods", "Removing %d pods: %s", len(p.scaleDown), podNames(p.scaleDown))

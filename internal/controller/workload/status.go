@@ -28,8 +28,9 @@ type statusInput struct {
 	desired  int32
 	revision string
 	plan     plan
-	// volumes and ports are nil when nothing blocks them.
-	volumes, ports, hostNetwork *blocker
+	// volumes and ports are nil when nothing blocks them; podsRefused is nil when the API
+	// server refused none of this reconcile's pods.
+	volumes, ports, hostNetwork, podsRefused *blocker
 	// noProduct names the requested GPU products no node has, if none has any.
 	noProduct string
 }
@@ -87,6 +88,7 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 	}{
 		{doradev1.WorkloadVolumesReady, in.volumes, "VolumesBound"},
 		{doradev1.WorkloadPortsReady, in.ports, "PortsAllocated"},
+		{doradev1.WorkloadPodsAdmitted, in.podsRefused, doradev1.ReasonPodsAccepted},
 	} {
 		if b.blk != nil {
 			set(b.condType, metav1.ConditionFalse, b.blk.reason, b.blk.message)
@@ -119,7 +121,7 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 	}
 
 	// Ready and the phase say the most important thing first.
-	blocked := firstBlocker(in.hostNetwork, in.volumes, in.ports)
+	blocked := firstBlocker(in.hostNetwork, in.volumes, in.ports, in.podsRefused)
 	restartNever := in.wl.Spec.Config == nil || in.wl.Spec.Config.RestartPolicy == "" || in.wl.Spec.Config.RestartPolicy == doradev1.RestartNever
 	switch {
 	case paused:

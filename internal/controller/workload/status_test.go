@@ -42,7 +42,8 @@ func TestComputeStatus(t *testing.T) {
 			name:      "all replicas ready",
 			in:        statusInput{wl: testWorkload(2), desired: 2, pods: []*corev1.Pod{replica(0, "r1").ready().scheduledOn("n1").build(), replica(1, "r1").ready().scheduledOn("n2").build()}},
 			wantPhase: doradev1.WorkloadPhaseRunning, wantReady: "2/2", wantReason: doradev1.ReasonAllReplicasReady,
-			wantCond: map[string]metav1.ConditionStatus{doradev1.ConditionReady: metav1.ConditionTrue, doradev1.WorkloadQueued: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionFalse},
+			wantCond: map[string]metav1.ConditionStatus{doradev1.ConditionReady: metav1.ConditionTrue, doradev1.WorkloadQueued: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionFalse,
+				doradev1.WorkloadPodsAdmitted: metav1.ConditionTrue},
 		},
 		{
 			name:      "a replica waits for GPUs: Queued with the scheduler's words",
@@ -75,6 +76,14 @@ func TestComputeStatus(t *testing.T) {
 				ports: &blocker{reason: doradev1.ReasonPortUnavailable, message: "the API server refused a NodePort: provided port is not in the valid range"}},
 			wantPhase: doradev1.WorkloadPhasePending, wantReason: doradev1.ReasonPortUnavailable, wantReady: "0/1", wantInMsg: "valid range",
 			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadPortsReady: metav1.ConditionFalse},
+		},
+		{
+			name: "pods refused by the API server: pending, with its words",
+			in: statusInput{wl: testWorkload(3), desired: 3, plan: plan{create: []int32{1, 2}},
+				pods:        []*corev1.Pod{replica(0, "r1").ready().scheduledOn("n1").build()},
+				podsRefused: refusedBlocker([]refusal{{pod: "train-1", message: "exceeded quota: pods"}, {pod: "train-2", message: "exceeded quota: pods"}})},
+			wantPhase: doradev1.WorkloadPhasePending, wantReady: "1/3", wantReason: doradev1.ReasonPodsRefused, wantInMsg: "exceeded quota",
+			wantCond: map[string]metav1.ConditionStatus{doradev1.WorkloadPodsAdmitted: metav1.ConditionFalse, doradev1.WorkloadProgressing: metav1.ConditionTrue},
 		},
 		{
 			name:      "every replica ran to completion under Never",
