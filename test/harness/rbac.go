@@ -1,12 +1,9 @@
 package harness
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 
@@ -14,10 +11,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/yaml"
+
+	"github.com/dora-hpc/dora-operator/internal/simcluster"
 )
 
 // The manager runs in the tests as it does in a cluster: as its own service account, with
@@ -86,7 +84,7 @@ func ManagerRBAC(root string) ([]*unstructured.Unstructured, Identity, error) {
 	}
 	var objects []*unstructured.Unstructured
 	for _, file := range rbac.Resources {
-		objs, err := readObjects(filepath.Join(dir, file))
+		objs, err := simcluster.ReadFile(filepath.Join(dir, file))
 		if err != nil {
 			return nil, Identity{}, err
 		}
@@ -158,29 +156,4 @@ func installManagerRBAC(ctx context.Context, c client.Client, root string) (Iden
 		}
 	}
 	return id, nil
-}
-
-func readObjects(file string) ([]*unstructured.Unstructured, error) {
-	data, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	reader := utilyaml.NewYAMLReader(bufio.NewReader(bytes.NewReader(data)))
-	var objects []*unstructured.Unstructured
-	for {
-		doc, err := reader.Read()
-		if errors.Is(err, io.EOF) {
-			return objects, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		obj := &unstructured.Unstructured{}
-		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
-			return nil, fmt.Errorf("%s: %w", file, err)
-		}
-		if len(obj.Object) > 0 {
-			objects = append(objects, obj)
-		}
-	}
 }
