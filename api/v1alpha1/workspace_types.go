@@ -52,7 +52,23 @@ const (
 	CloneRunning  = "Running"
 )
 
+// Pod Security Admission levels a workspace's namespace may enforce
+// (https://kubernetes.io/docs/concepts/security/pod-security-standards/).
+const (
+	// PodSecurityPrivileged enforces nothing: for workspaces an administrator trusts with
+	// host networking.
+	PodSecurityPrivileged = "privileged"
+	// PodSecurityBaseline refuses the known privilege escalations (privileged containers,
+	// host namespaces and ports, hostPath volumes, added capabilities); root images still
+	// run. The default.
+	PodSecurityBaseline = "baseline"
+	// PodSecurityRestricted adds the hardening best practices on top of baseline: images
+	// must run as a non-root user.
+	PodSecurityRestricted = "restricted"
+)
+
 // WorkspaceSpec configures a Workspace.
+// +kubebuilder:validation:XValidation:rule="!has(self.allowHostNetwork) || !self.allowHostNetwork || (has(self.podSecurity) && self.podSecurity == 'privileged')",message="spec.allowHostNetwork needs spec.podSecurity: privileged, because the baseline and restricted Pod Security levels refuse pods on the host network; set podSecurity to privileged too, or leave allowHostNetwork false",fieldPath=".allowHostNetwork"
 type WorkspaceSpec struct {
 	// cloneFrom names a workspace to copy when this one is created: its volumes (new
 	// directories; with copyData, their data too) and its workloads as paused copies. It
@@ -66,9 +82,23 @@ type WorkspaceSpec struct {
 	// +optional
 	CopyData bool `json:"copyData,omitempty"`
 
-	// allowHostNetwork lets workloads of this workspace use network.mode host.
+	// allowHostNetwork lets workloads of this workspace use network.mode host. Host
+	// networking is outside the baseline Pod Security level, so it needs podSecurity
+	// privileged as well: without it, the API server would refuse every such pod. Only
+	// administrators may set it.
 	// +optional
 	AllowHostNetwork bool `json:"allowHostNetwork,omitempty"`
+
+	// podSecurity is the Pod Security Admission level the workspace's namespace enforces
+	// (and audits and warns about): privileged, baseline (the default) or restricted.
+	// baseline keeps workloads from the node (no privileged containers, host namespaces,
+	// host ports or hostPath volumes) and runs root images; restricted also requires
+	// images that run as a non-root user; privileged enforces nothing and is needed for
+	// allowHostNetwork. Only administrators may change it from the default.
+	// +kubebuilder:validation:Enum=privileged;baseline;restricted
+	// +default="baseline"
+	// +optional
+	PodSecurity string `json:"podSecurity,omitempty"`
 }
 
 // WorkspaceStatus is what the manager observed of a Workspace.
@@ -168,6 +198,7 @@ type Workspace struct {
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
 	// spec configures the workspace.
+	// +default={}
 	// +optional
 	Spec WorkspaceSpec `json:"spec,omitempty,omitzero"`
 

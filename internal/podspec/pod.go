@@ -18,7 +18,9 @@ import (
 
 // BuildPod builds the pod of replica index of the workload. It sets no owner reference: the
 // controller does. It fails only on values the API server should have refused, naming the
-// field, so a pod is never half right.
+// field, so a pod is never half right. The pod passes the baseline Pod Security level
+// unless the workload uses the host network, which needs a privileged workspace
+// (security.go).
 func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, error) {
 	if index < 0 {
 		return nil, fmt.Errorf("replica index %d is negative", index)
@@ -39,6 +41,7 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 		return nil, err
 	}
 	ctr.VolumeMounts = mounts
+	ctr.SecurityContext = containerSecurityContext(in.PodSecurity)
 	aff, err := affinity(wl, gpus)
 	if err != nil {
 		return nil, err
@@ -67,6 +70,8 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 			// token, and no environment variables for every service in the namespace.
 			EnableServiceLinks:           ptr.To(false),
 			AutomountServiceAccountToken: ptr.To(false),
+			// Baseline-safe whatever the workspace enforces: see security.go.
+			SecurityContext: podSecurityContext(),
 		},
 	}
 	if cfg.MaxRunTime != "" {
@@ -80,6 +85,8 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 		switch wl.Spec.Network.Mode {
 		case "", doradev1.NetworkModeBridge:
 		case doradev1.NetworkModeHost:
+			// Outside baseline (and its ports become host ports): admitted only in a
+			// workspace with podSecurity privileged, which allowHostNetwork requires.
 			pod.Spec.HostNetwork = true
 			// Cluster DNS still answers, as it does for pods on the pod network.
 			pod.Spec.DNSPolicy = corev1.DNSClusterFirstWithHostNet

@@ -103,7 +103,8 @@ func TestBuildPodHostname(t *testing.T) {
 // stays), config.env, and network.ports as container ports.
 func TestBuildPodContainer(t *testing.T) {
 	container := func(edit func(*corev1.Container)) corev1.Container {
-		c := corev1.Container{Name: "workload", Image: "ubuntu", ImagePullPolicy: corev1.PullIfNotPresent}
+		c := corev1.Container{Name: "workload", Image: "ubuntu", ImagePullPolicy: corev1.PullIfNotPresent,
+			SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false)}}
 		if edit != nil {
 			edit(&c)
 		}
@@ -572,6 +573,92 @@ func TestPodName(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			if got := PodName(makeWorkload().Named(tc.name).Obj(), tc.index); got != tc.want {
 				t.Errorf("PodName(%q, %d) = %q, want %q", tc.name, tc.index, got, tc.want)
+			}
+		})
+	}
+}
+
+// baselineViolations lists what in pod the baseline Pod Security level refuses (the checks
+// that a pod BuildPod makes could ever fail; the real admission runs in
+// test/integration/lockdown_test.go).
+func baselineViolations(pod *corev1.Pod) []string {
+	var out []string
+	spec := pod.Spec
+	if spec.HostNetwork || spec.HostPID || spec.HostIPC {
+		out = append(out, "host namespaces")
+	}
+	for _, v := range spec.Volumes {
+		if v.HostPath != nil {
+			out = append(out, "hostPath volume "+v.Name)
+		}
+	}
+	if sc := spec.SecurityContext; sc != nil && sc.SeccompProfile != nil && sc.SeccompProfile.Type == corev1.SeccompProfileTypeUnconfined {
+		out = append(out, "seccomp Unconfined")
+	}
+	for _, c := range spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort != 0 {
+				out = append(out, "host port")
+			}
+		}
+		if sc := c.SecurityContext; sc != nil {
+			if sc.Privileged != nil && *sc.Privileged {
+				out = append(out, "privileged")
+			}
+			if sc.Capabilities != nil && len(sc.Capabilities.Add) > 0 {
+				out = append(out, "added capabilities")
+			}
+			if sc.SeccompProfile != nil && sc.SeccompProfile.Type == corev1.SeccompProfileTypeUnconfined {
+				out = append(out, "seccomp Unconfined")
+			}
+		}
+	}
+	return out
+}
+
+// Every pod gets an explicit security context that passes baseline and keeps root images
+// working: RuntimeDefault seccomp, no privilege escalation, the image's own user. In a
+// restricted workspace it also runs as non-root with every capability dropped. Only the
+// host network is outside baseline: it needs a privileged workspace.
+func TestBuildPodSecurity(t *testing.T) {
+	runtimeDefault := &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}}
+	baseline := &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false)}
+	restricted := &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false), RunAsNonRoot: ptr.To(true),
+		Capabilities: &corev1.Capabilities{Drop: []corev1.Capability{"ALL"}}}
+	everything := makeWorkload().GPU(intstr.FromInt32(2), doradev1.NewString("Tesla V100-SXM2-16GB")).ShmSize(1 << 30).
+		Volume(doradev1.WorkloadVolume{Name: "home", Target: "/home"}).
+		Port(doradev1.PortSpec{Name: "first", Port: 8008, NodePort: 25000}).Obj()
+	home := PodInputs{Claims: []VolumeClaim{{ClaimName: "home"}}}
+	withLevel := func(in PodInputs, level string) PodInputs { in.PodSecurity = level; return in }
+	cases := map[string]struct {
+		wl             *doradev1.Workload
+		in             PodInputs
+		wantContainer  *corev1.SecurityContext
+		wantViolations []string
+	}{
+		"the smallest workload":                    {wl: makeWorkload().Obj(), wantContainer: baseline},
+		"GPUs, shared memory, a volume and a port": {wl: everything, in: home, wantContainer: baseline},
+		"a baseline workspace":                     {wl: everything, in: withLevel(home, "baseline"), wantContainer: baseline},
+		"a privileged workspace gets the same":     {wl: everything, in: withLevel(home, "privileged"), wantContainer: baseline},
+		"a restricted workspace: non-root, no capabilities": {
+			wl: everything, in: withLevel(home, "restricted"), wantContainer: restricted,
+		},
+		"the host network is outside baseline": {
+			wl: makeWorkload().NetworkMode("host").Obj(), in: PodInputs{PodSecurity: "privileged"},
+			wantContainer: baseline, wantViolations: []string{"host namespaces"},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			pod := mustBuildPod(t, tc.wl, 0, tc.in)
+			if diff := cmp.Diff(runtimeDefault, pod.Spec.SecurityContext); diff != "" {
+				t.Errorf("pod security context (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantContainer, pod.Spec.Containers[0].SecurityContext); diff != "" {
+				t.Errorf("container security context (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tc.wantViolations, baselineViolations(pod)); diff != "" {
+				t.Errorf("baseline violations (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -68,6 +68,7 @@ func TestSeedFullWorkload(t *testing.T) {
 					Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{
 						"nvidia.com/gpu": resource.MustParse("2"),
 					}},
+					SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false)},
 					VolumeMounts: []corev1.VolumeMount{
 						{Name: "dshm", MountPath: "/dev/shm"},
 						{Name: "vol-0", MountPath: "/home"},
@@ -103,6 +104,7 @@ func TestSeedFullWorkload(t *testing.T) {
 				},
 				EnableServiceLinks:           ptr.To(false),
 				AutomountServiceAccountToken: ptr.To(false),
+				SecurityContext:              &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 			},
 		}
 	}
@@ -174,6 +176,7 @@ func TestSeedSimpleWorkload(t *testing.T) {
 					Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
 					Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
 				},
+				SecurityContext: &corev1.SecurityContext{AllowPrivilegeEscalation: ptr.To(false)},
 			}},
 			RestartPolicy: corev1.RestartPolicyNever,
 			Affinity: &corev1.Affinity{NodeAffinity: &corev1.NodeAffinity{RequiredDuringSchedulingIgnoredDuringExecution: &corev1.NodeSelector{
@@ -183,6 +186,7 @@ func TestSeedSimpleWorkload(t *testing.T) {
 			}}},
 			EnableServiceLinks:           ptr.To(false),
 			AutomountServiceAccountToken: ptr.To(false),
+			SecurityContext:              &corev1.PodSecurityContext{SeccompProfile: &corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}},
 		},
 	}
 	pod, err := BuildPod(wl, 0, PodInputs{})

@@ -59,6 +59,10 @@ func VolumeKey(namespace string, v doradev1.WorkloadVolume) types.NamespacedName
 type PodInputs struct {
 	// Claims is indexed like spec.volumes.
 	Claims []VolumeClaim
+	// PodSecurity is the Pod Security level of the workload's workspace (its
+	// spec.podSecurity; "" is baseline). restricted makes the pod run as a non-root user
+	// with no capabilities; the other levels get the same baseline-safe pod.
+	PodSecurity string
 }
 
 // Shared memory: config.shmSize is a memory-backed emptyDir over /dev/shm, as docker run

@@ -12,25 +12,71 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
-// WorkspaceOf is the workspace a namespace belongs to (its dora.dev/workspace label); a
-// namespace of no workspace stands for itself. A namespace the cache has not seen yet (a
-// workspace's, just made) is read from the API server through reader: guessing would put
-// data in another directory.
+// WorkspaceOf is the name of the workspace a namespace belongs to (OwningWorkspace); a
+// namespace of no workspace stands for itself.
 func WorkspaceOf(ctx context.Context, cached client.Client, reader client.Reader, namespace string) (string, error) {
+	ws, err := OwningWorkspace(ctx, cached, reader, namespace)
+	switch {
+	case err != nil:
+		return "", err
+	case ws == nil:
+		return namespace, nil
+	}
+	return ws.Name, nil
+}
+
+// OwningWorkspace is the Workspace a namespace belongs to, decided by what no tenant can
+// forge: the namespace's controller owner reference, naming a live Workspace of that UID
+// whose namespace has this name. It is nil for a namespace of no workspace. Labels are not
+// read: anyone who may label a namespace could claim another workspace's data directory,
+// or its allowHostNetwork, with them. A namespace or workspace the cache has not seen yet
+// (a workspace's, just made) is read from the API server through reader: guessing would
+// put data in another directory.
+func OwningWorkspace(ctx context.Context, cached client.Client, reader client.Reader, namespace string) (*doradev1.Workspace, error) {
 	ns := &corev1.Namespace{}
-	err := cached.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+	if err := getCachedFirst(ctx, cached, reader, namespace, ns); err != nil {
+		return nil, fmt.Errorf("reading namespace %s: %w", namespace, err)
+	}
+	owner := workspaceOwner(ns)
+	if owner == nil {
+		return nil, nil
+	}
+	ws := &doradev1.Workspace{}
+	switch err := getCachedFirst(ctx, cached, reader, owner.Name, ws); {
+	case apierrors.IsNotFound(err):
+		// An owner that is gone (the namespace waits for the garbage collector) vouches
+		// for nothing.
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("reading workspace %s, the owner of namespace %s: %w", owner.Name, namespace, err)
+	case ws.UID != owner.UID:
+		return nil, nil
+	}
+	return ws, nil
+}
+
+// workspaceOwner is the namespace's controller when that is a Workspace whose namespace has
+// the namespace's name (the only one the workspace controller makes or claims), or nil.
+func workspaceOwner(ns *corev1.Namespace) *metav1.OwnerReference {
+	owner := metav1.GetControllerOf(ns)
+	if owner == nil || owner.Kind != "Workspace" || owner.APIVersion != doradev1.GroupVersion.String() ||
+		naming.WorkspaceNamespace(owner.Name) != ns.Name {
+		return nil
+	}
+	return owner
+}
+
+// getCachedFirst reads the cluster-scoped object name from the cache, and from the API
+// server when the cache has not seen it.
+func getCachedFirst(ctx context.Context, cached client.Client, reader client.Reader, name string, obj client.Object) error {
+	err := cached.Get(ctx, client.ObjectKey{Name: name}, obj)
 	if apierrors.IsNotFound(err) {
-		err = reader.Get(ctx, client.ObjectKey{Name: namespace}, ns)
+		err = reader.Get(ctx, client.ObjectKey{Name: name}, obj)
 	}
-	if err != nil {
-		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
-	}
-	if ws := ns.Labels[doradev1.LabelWorkspace]; ws != "" {
-		return ws, nil
-	}
-	return namespace, nil
+	return err
 }
 
 // Going says whether a namespace, or the workspace that owns it, is being deleted (or is

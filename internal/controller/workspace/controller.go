@@ -4,6 +4,7 @@ package workspace
 import (
 	"context"
 	"fmt"
+	"maps"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -30,13 +31,14 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/naming"
 )
 
-// Reconciler makes each Workspace's namespace exist, owned by it; fills a clone; and takes
-// a deleted workspace down in order.
+// Reconciler makes each Workspace's namespace exist, owned by it and labelled with its
+// workspace and Pod Security level; fills a clone; and takes a deleted workspace down in
+// order.
 type Reconciler struct {
-	client      client.Client
-	recorder    events.EventRecorder
-	clock       clock.PassiveClock
-	opts        Options
+	client   client.Client
+	recorder events.EventRecorder
+	clock    clock.PassiveClock
+	opts     Options
 }
 
 // NewReconciler returns a Reconciler using the manager's client and an event recorder;
@@ -58,7 +60,7 @@ type Options struct {
 // +kubebuilder:rbac:groups=dora.dev,resources=workspaces/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=dora.dev,resources=workspaces/finalizers,verbs=update
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads;volumes,verbs=get;list;watch;create;delete
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;delete
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
@@ -112,8 +114,9 @@ type namespaceOutcome struct {
 	created bool
 }
 
-// keepNamespace creates the workspace's namespace when it is missing, sets the status to
-// whose it is and fills a clone. It changes ws.Status only; the caller writes it.
+// keepNamespace creates the workspace's namespace when it is missing, keeps its labels in
+// line with the spec when it is the workspace's, sets the status to whose it is and fills
+// a clone. It changes ws.Status only; the caller writes it.
 func (r *Reconciler) keepNamespace(ctx context.Context, ws *doradev1.Workspace) (namespaceOutcome, error) {
 	out := namespaceOutcome{name: naming.WorkspaceNamespace(ws.Name)}
 	var ns *corev1.Namespace
@@ -141,6 +144,12 @@ func (r *Reconciler) keepNamespace(ctx context.Context, ws *doradev1.Workspace) 
 			return namespaceOutcome{}, nil
 		default:
 			return out, fmt.Errorf("creating namespace %s: %w", out.name, err)
+		}
+	}
+
+	if out.state == namespaceOwned && !out.created {
+		if err := r.keepNamespaceLabels(ctx, ws, ns); err != nil {
+			return out, err
 		}
 	}
 
@@ -177,11 +186,33 @@ func (r *Reconciler) emitEvents(ws *doradev1.Workspace, before *doradev1.Workspa
 	}
 }
 
+// newNamespace is the workspace's namespace as it is created, with the labels
+// namespaceLabels keeps on it.
 func newNamespace(ws *doradev1.Workspace, name string) *corev1.Namespace {
 	return &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{
 		Name:   name,
-		Labels: map[string]string{doradev1.LabelWorkspace: ws.Name},
+		Labels: namespaceLabels(ws),
 	}}
+}
+
+// keepNamespaceLabels patches the labels namespaceLabels wants onto the workspace's own
+// namespace where they are missing or differ (spec.podSecurity changed, or someone edited
+// them), and touches no other label. A namespace in line costs no write.
+func (r *Reconciler) keepNamespaceLabels(ctx context.Context, ws *doradev1.Workspace, ns *corev1.Namespace) error {
+	set := labelsToSet(ns.Labels, namespaceLabels(ws))
+	if len(set) == 0 {
+		return nil
+	}
+	patch := client.MergeFrom(ns.DeepCopy())
+	if ns.Labels == nil {
+		ns.Labels = map[string]string{}
+	}
+	maps.Copy(ns.Labels, set)
+	if err := r.client.Patch(ctx, ns, patch); err != nil {
+		return fmt.Errorf("labelling namespace %s: %w", ns.Name, err)
+	}
+	ctrl.LoggerFrom(ctx).Info("Labelled the workspace's namespace", "namespace", klog.KObj(ns), "labels", set)
+	return nil
 }
 
 // SetupWithManager registers the controller: it watches Workspaces, the namespaces they own,

@@ -115,3 +115,101 @@ func TestAWorkspaceWithItsNamespaceWritesNothingTwice(t *testing.T) {
 		t.Errorf("second reconcile sent %v, want nothing", log.calls)
 	}
 }
+
+// A change of spec.podSecurity reaches the workspace's namespace as one patch of its Pod
+// Security labels; the namespace's other labels stay, and the next reconcile writes nothing.
+func TestPodSecurityChangeRelabelsOnlyTheNamespacesPodSecurityLabels(t *testing.T) {
+	ctx := context.Background()
+	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "bob", UID: "bob-uid", Generation: 1}}
+	log := &callLog{}
+	c := testclient.NewBuilder().WithObjects(ws).WithInterceptorFuncs(log.funcs()).Build()
+	r := NewReconciler(c, log, clocktesting.NewFakeClock(time.Now()), Options{HelperImage: "helper"})
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ws)}
+	reconcile := func() []string {
+		t.Helper()
+		log.calls = nil
+		if _, err := r.Reconcile(ctx, req); err != nil {
+			t.Fatalf("reconcile: %v", err)
+		}
+		return log.calls
+	}
+	labelsNow := func() map[string]string {
+		t.Helper()
+		ns := &corev1.Namespace{}
+		if err := c.Get(ctx, client.ObjectKey{Name: "bob"}, ns); err != nil {
+			t.Fatal(err)
+		}
+		return ns.Labels
+	}
+	reconcile()
+	want := map[string]string{
+		"dora.dev/workspace":                 "bob",
+		"pod-security.kubernetes.io/enforce": "baseline",
+		"pod-security.kubernetes.io/audit":   "baseline",
+		"pod-security.kubernetes.io/warn":    "baseline",
+	}
+	if diff := cmp.Diff(want, labelsNow()); diff != "" {
+		t.Fatalf("a new namespace's labels (-want +got):\n%s", diff)
+	}
+
+	// Someone labels the namespace; then an administrator makes the workspace restricted.
+	ns := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: "bob"}, ns); err != nil {
+		t.Fatal(err)
+	}
+	ns.Labels["team"] = "ml"
+	if err := c.Update(ctx, ns); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Get(ctx, req.NamespacedName, ws); err != nil {
+		t.Fatal(err)
+	}
+	ws.Spec.PodSecurity = doradev1.PodSecurityRestricted
+	ws.Generation = 2
+	if err := c.Update(ctx, ws); err != nil {
+		t.Fatal(err)
+	}
+
+	if diff := cmp.Diff([]string{"patch *v1.Namespace", "patch *v1alpha1.Workspace status"}, reconcile()); diff != "" {
+		t.Errorf("reconcile after the change (-want +got):\n%s", diff)
+	}
+	want = map[string]string{
+		"dora.dev/workspace":                 "bob",
+		"pod-security.kubernetes.io/enforce": "restricted",
+		"pod-security.kubernetes.io/audit":   "restricted",
+		"pod-security.kubernetes.io/warn":    "restricted",
+		"team":                               "ml",
+	}
+	if diff := cmp.Diff(want, labelsNow()); diff != "" {
+		t.Errorf("the namespace's labels after the change (-want +got):\n%s", diff)
+	}
+	if calls := reconcile(); len(calls) != 0 {
+		t.Errorf("a reconcile with the namespace in line sent %v, want nothing", calls)
+	}
+}
+
+// A namespace of the same name that is not the workspace's is never relabelled.
+func TestAForeignNamespaceIsNotRelabelled(t *testing.T) {
+	ctx := context.Background()
+	ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "bob", UID: "bob-uid", Generation: 1},
+		Spec: doradev1.WorkspaceSpec{PodSecurity: doradev1.PodSecurityRestricted}}
+	foreign := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "bob", Labels: map[string]string{"owner": "someone-else"}}}
+	log := &callLog{}
+	c := testclient.NewBuilder().WithObjects(ws, foreign).WithInterceptorFuncs(log.funcs()).Build()
+	r := NewReconciler(c, log, clocktesting.NewFakeClock(time.Now()), Options{HelperImage: "helper"})
+	if _, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(ws)}); err != nil {
+		t.Fatalf("reconcile: %v", err)
+	}
+	for _, call := range log.calls {
+		if call == "patch *v1.Namespace" {
+			t.Errorf("the reconcile patched a namespace that is not the workspace's: %v", log.calls)
+		}
+	}
+	got := &corev1.Namespace{}
+	if err := c.Get(ctx, client.ObjectKey{Name: "bob"}, got); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"owner": "someone-else"}, got.Labels); diff != "" {
+		t.Errorf("the foreign namespace's labels (-want +got):\n%s", diff)
+	}
+}
