@@ -28,9 +28,6 @@ var boundedElsewhere = map[string]string{
 		"fails to decode; a named list type (MaxItems, items:MaxLength) would bound it, but " +
 		"changes RoleSpec.Permission's Go type",
 	"zones.dora.dev:.status.workloads{}": "the CEL rule on status.workloads",
-	// workspace_types.go is owned elsewhere: it needs the observedGeneration bound the other
-	// kinds have (Minimum=0, Maximum=9007199254740991).
-	"workspaces.dora.dev:.status.observedGeneration": "pending: the Maximum marker in workspace_types.go",
 }
 
 // conditionFields are metav1.Condition's own fields: apimachinery's type, which this package

@@ -152,7 +152,8 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 				&appsv1.ControllerRevision{}:    {Label: hasLabel(doradev1.LabelWorkload)},
 				&corev1.PersistentVolumeClaim{}: {Label: hasLabel(doradev1.LabelVolume)},
 				&corev1.PersistentVolume{}:      {Label: hasLabel(doradev1.LabelVolume)},
-				&batchv1.Job{}:                  {Label: hasLabel(doradev1.LabelVolume)},
+				// Helper Jobs run in the manager's own namespace only.
+				&batchv1.Job{}: {Label: hasLabel(doradev1.LabelVolume), Namespaces: map[string]cache.Config{opts.Namespace: {}}},
 				// RBAC objects only of Dora Roles and Users.
 				&rbacv1.ClusterRole{}:        {Label: hasLabel(rbac.LabelManaged)},
 				&rbacv1.ClusterRoleBinding{}: {Label: hasLabel(rbac.LabelManaged)},

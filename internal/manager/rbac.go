@@ -10,10 +10,3 @@ package manager
 // authenticates each caller's token and checks that it may get /metrics.
 // +kubebuilder:rbac:groups=authentication.k8s.io,resources=tokenreviews,verbs=create
 // +kubebuilder:rbac:groups=authorization.k8s.io,resources=subjectaccessreviews,verbs=create
-
-// Writes a controller makes that its own markers do not grant yet. Each belongs beside
-// the code that makes it, and moves there with that code's owner:
-//   - the workspace controller keeps its namespace's labels (a merge patch):
-//     patch on namespaces (internal/controller/workspace).
-//
-// +kubebuilder:rbac:groups="",resources=namespaces,verbs=patch

@@ -204,7 +204,10 @@ func TestWorkspaceAccess(t *testing.T) {
 	}
 	clone := ws(func(w *doradev1.Workspace) { w.Spec.CloneFrom = "amedeo.setti" })
 	cloneData := ws(func(w *doradev1.Workspace) { w.Spec.CloneFrom, w.Spec.CopyData = "amedeo.setti", true })
-	host := ws(func(w *doradev1.Workspace) { w.Spec.AllowHostNetwork = true })
+	host := ws(func(w *doradev1.Workspace) {
+		w.Spec.AllowHostNetwork, w.Spec.PodSecurity = true, doradev1.PodSecurityPrivileged
+	})
+	level := func(l string) *doradev1.Workspace { return ws(func(w *doradev1.Workspace) { w.Spec.PodSecurity = l }) }
 	cases := []struct {
 		name     string
 		op       admissionv1.Operation
@@ -224,6 +227,12 @@ func TestWorkspaceAccess(t *testing.T) {
 		{name: "host network turned on later by a user", op: admissionv1.Update, user: "amedeo.setti", obj: host, old: ws(func(*doradev1.Workspace) {}),
 			denied: []string{"spec.allowHostNetwork"}},
 		{name: "an update keeping it needs nothing", op: admissionv1.Update, user: "amedeo.setti", obj: host, old: host},
+		{name: "a tenant's workspace at the default level", op: admissionv1.Create, user: "amedeo.setti", obj: level(doradev1.PodSecurityBaseline)},
+		{name: "a tenant's privileged workspace", op: admissionv1.Create, user: "amedeo.setti", obj: level(doradev1.PodSecurityPrivileged),
+			denied: []string{"spec.podSecurity", "from baseline to privileged", "administrator's choice"}},
+		{name: "a tenant undoing an administrator's restricted", op: admissionv1.Update, user: "amedeo.setti", obj: level(doradev1.PodSecurityBaseline), old: level(doradev1.PodSecurityRestricted),
+			denied: []string{"from restricted to baseline"}},
+		{name: "an administrator's restricted", op: admissionv1.Update, user: "ops", obj: level(doradev1.PodSecurityRestricted), old: level(doradev1.PodSecurityBaseline)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,9 +1,10 @@
 package webhook
 
 import (
-	"github.com/dora-hpc/dora-operator/internal/authz"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	"github.com/dora-hpc/dora-operator/internal/authz"
 )
 
 // Options configure the webhooks.

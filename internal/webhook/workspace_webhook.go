@@ -27,7 +27,8 @@ const WorkspaceValidatePath = "/validate-dora-dev-v1alpha1-workspace"
 // clone's status (giving spec.cloneFrom after creation is refused by the CRD's own rules),
 // and writes their requester has no right to: cloning needs the Dora verb Clone on the
 // source (and Download on its volumes for copyData); allowing host networking is an
-// administrator's (who may create Dora Roles).
+// administrator's, and so is any Pod Security level but the default (who may create Dora
+// Roles).
 type WorkspaceValidator struct {
 	// Reader reads the workspace to clone. A reader that goes to the API server rather than
 	// to a cache sees a source created just before its clone.
@@ -57,6 +58,18 @@ func (v WorkspaceValidator) Handle(ctx context.Context, req admission.Request) a
 		if !ok {
 			return admission.Denied(fmt.Sprintf("spec.allowHostNetwork: %s may not let workspace %s use host networking: that is an administrator's choice "+
 				"(one who may create Dora Roles); leave it false, or ask an administrator", req.UserInfo.Username, ws.Name))
+		}
+	}
+	if level, was := podSecurityOf(ws), podSecurityOf(old); level != was {
+		// Either way: a tenant may neither loosen a workspace nor undo an administrator's
+		// restricted.
+		ok, err := v.isAdministrator(ctx, req)
+		if err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
+		}
+		if !ok {
+			return admission.Denied(fmt.Sprintf("spec.podSecurity: %s may not change the Pod Security level of workspace %s from %s to %s: that is an administrator's choice "+
+				"(one who may create Dora Roles); leave it out (baseline) or as it is, or ask an administrator", req.UserInfo.Username, ws.Name, was, level))
 		}
 	}
 	if req.Operation != admissionv1.Create || ws.Spec.CloneFrom == "" {
@@ -112,4 +125,13 @@ func (v WorkspaceValidator) isAdministrator(ctx context.Context, req admission.R
 	return v.Authorizer.Allowed(ctx, req.UserInfo, authorizationv1.ResourceAttributes{
 		Group: doradev1.GroupVersion.Group, Resource: "roles", Verb: "create",
 	})
+}
+
+// podSecurityOf is the workspace's Pod Security level; unset (a create's empty old
+// workspace too) is the default, baseline.
+func podSecurityOf(ws *doradev1.Workspace) string {
+	if ws.Spec.PodSecurity == "" {
+		return doradev1.PodSecurityBaseline
+	}
+	return ws.Spec.PodSecurity
 }

@@ -176,7 +176,7 @@ func TestATenantReachesOnlyWhatTheirRolesGrant(t *testing.T) {
 
 	t.Run("a tenant may not turn on host networking", func(t *testing.T) {
 		g := NewWithT(t)
-		ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "tenant.a.host"}, Spec: doradev1.WorkspaceSpec{AllowHostNetwork: true}}
+		ws := &doradev1.Workspace{ObjectMeta: metav1.ObjectMeta{Name: "tenant.a.host"}, Spec: doradev1.WorkspaceSpec{AllowHostNetwork: true, PodSecurity: doradev1.PodSecurityPrivileged}}
 		expectRefused(g, tn.a.Create(ctx, ws), "spec.allowHostNetwork", "administrator's choice")
 	})
 

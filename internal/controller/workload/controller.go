@@ -36,6 +36,7 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
+	"github.com/dora-hpc/dora-operator/internal/controller/namespaces"
 	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
 	"github.com/dora-hpc/dora-operator/internal/naming"
@@ -138,12 +139,18 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 			return ctrl.Result{}, err
 		}
 	}
-	if in.hostNetwork, err = r.checkHostNetwork(ctx, wl); err != nil {
+	ws, err := namespaces.OwningWorkspace(ctx, r.client, r.client, wl.Namespace)
+	if err != nil && !apierrors.IsNotFound(err) {
 		return ctrl.Result{}, err
+	}
+	in.hostNetwork = checkHostNetwork(wl, ws)
+	inputs := podspec.PodInputs{Claims: claims}
+	if ws != nil {
+		inputs.PodSecurity = ws.Spec.PodSecurity
 	}
 
 	p := planReplicas(pods, desired, revision, in.volumes == nil && in.hostNetwork == nil)
-	created, refused, err := r.act(ctx, wl, p, claims)
+	created, refused, err := r.act(ctx, wl, p, inputs)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -210,10 +217,10 @@ func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
 // is a delete that finds it gone: nothing is ever duplicated. A create the API server
 // refuses (quota, Pod Security, an admission webhook) is returned as a refusal, for the
 // status to report, not as an error to retry at once.
-func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, claims []podspec.VolumeClaim) ([]*corev1.Pod, []refusal, error) {
+func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inputs podspec.PodInputs) ([]*corev1.Pod, []refusal, error) {
 	toCreate := make([]*corev1.Pod, 0, len(p.create))
 	for _, index := range p.create {
-		pod, err := podspec.BuildPod(wl, index, podspec.PodInputs{Claims: claims})
+		pod, err := podspec.BuildPod(wl, index, inputs)
 		if err != nil {
 			return nil, nil, fmt.Errorf("building pod %d: %w", index, err)
 		}
@@ -344,29 +351,17 @@ func (r *Reconciler) createService(ctx context.Context, wl *doradev1.Workload, s
 	}
 }
 
-// checkHostNetwork refuses network.mode host unless the workload's workspace allows it.
-func (r *Reconciler) checkHostNetwork(ctx context.Context, wl *doradev1.Workload) (*blocker, error) {
+// checkHostNetwork refuses network.mode host unless the workload's workspace (ws, decided
+// by the namespace's owner reference; nil for none) allows it.
+func checkHostNetwork(wl *doradev1.Workload, ws *doradev1.Workspace) *blocker {
 	if wl.Spec.Network == nil || wl.Spec.Network.Mode != doradev1.NetworkModeHost {
-		return nil, nil
+		return nil
 	}
-	deny := &blocker{reason: doradev1.ReasonHostNetworkNotAllowed,
+	if ws != nil && ws.Spec.AllowHostNetwork {
+		return nil
+	}
+	return &blocker{reason: doradev1.ReasonHostNetworkNotAllowed,
 		message: "network.mode host needs a workspace with spec.allowHostNetwork: ask an administrator, or use bridge"}
-	ns := &corev1.Namespace{}
-	if err := r.client.Get(ctx, client.ObjectKey{Name: wl.Namespace}, ns); err != nil {
-		return deny, client.IgnoreNotFound(err)
-	}
-	ws := &doradev1.Workspace{}
-	name := ns.Labels[doradev1.LabelWorkspace]
-	if name == "" {
-		return deny, nil
-	}
-	if err := r.client.Get(ctx, client.ObjectKey{Name: name}, ws); err != nil {
-		return deny, client.IgnoreNotFound(err)
-	}
-	if !ws.Spec.AllowHostNetwork {
-		return deny, nil
-	}
-	return nil, nil
 }
 
 // missingProducts names the requested GPU products when no node has any of them, so a

@@ -626,12 +626,12 @@ func TestCopyJobRunsInTheManagersNamespaceAndGoesOnceRecorded(t *testing.T) {
 	if got := ws.Status.Clone.Objects[0].State; got != doradev1.CloneDone {
 		t.Fatalf("the copy is %s, want %s", got, doradev1.CloneDone)
 	}
-	if err := c.Get(ctx, key, &batchv1.Job{}); err != nil {
-		t.Errorf("the Job must stay until the status recording its outcome is written: %v", err)
-	}
-
-	reconcile()
+	// The status recording the outcome was written in that reconcile, then the Job went.
 	if err := c.Get(ctx, key, &batchv1.Job{}); !apierrors.IsNotFound(err) {
 		t.Errorf("the finished copy Job should be gone once the status records it: %v", err)
+	}
+	reconcile()
+	if err := c.Get(ctx, client.ObjectKeyFromObject(ws), ws); err != nil || ws.Status.Clone.Objects[0].State != doradev1.CloneDone {
+		t.Errorf("the copy stays %s without its Job (%v)", ws.Status.Clone.Objects[0].State, err)
 	}
 }

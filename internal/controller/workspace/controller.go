@@ -100,6 +100,12 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if wrote {
 		r.emitEvents(ws, &original.Status, ns)
 	}
+	if !deleting {
+		// A copy Job whose work the status now records is no longer needed.
+		if err := r.deleteCopyJobs(ctx, ws); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
 	if release {
 		return ctrl.Result{}, r.release(ctx, ws)
 	}
