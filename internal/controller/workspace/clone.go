@@ -73,7 +73,7 @@ func (r *Reconciler) clone(ctx context.Context, ws *doradev1.Workspace, namespac
 		case kindVolume:
 			st, err = r.cloneVolume(ctx, ws, sourceNS, namespace, obj.Name)
 		case kindWorkload:
-			st, err = r.cloneWorkload(ctx, sourceNS, namespace, obj.Name)
+			st, err = r.cloneWorkload(ctx, ws, sourceNS, namespace, obj.Name)
 		default:
 			st = objectState{doradev1.CloneFailed, "this manager does not clone kind " + obj.Kind}
 		}
@@ -161,7 +161,7 @@ func (r *Reconciler) cloneVolume(ctx context.Context, ws *doradev1.Workspace, so
 	}
 	switch step := copyStep(kindVolume, name, namespace, found, ws.Spec.CopyData); {
 	case step.create:
-		return r.createCopy(ctx, volumeCopy(src, namespace), step.state)
+		return r.createCopy(ctx, volumeCopy(src, namespace, ws.Annotations[doradev1.AnnotationOwner]), step.state)
 	case step.copyData:
 		return r.copyData(ctx, ws, src, dst)
 	default:
@@ -271,7 +271,7 @@ func (r *Reconciler) directory(ctx context.Context, vol *doradev1.Volume, worksp
 }
 
 // cloneWorkload copies one workload, paused.
-func (r *Reconciler) cloneWorkload(ctx context.Context, sourceNS, namespace, name string) (objectState, error) {
+func (r *Reconciler) cloneWorkload(ctx context.Context, ws *doradev1.Workspace, sourceNS, namespace, name string) (objectState, error) {
 	src, dst := &doradev1.Workload{}, &doradev1.Workload{}
 	found, err := r.findCopy(ctx, kindWorkload, src, dst, sourceNS, namespace, name)
 	if err != nil {
@@ -279,7 +279,7 @@ func (r *Reconciler) cloneWorkload(ctx context.Context, sourceNS, namespace, nam
 	}
 	step := copyStep(kindWorkload, name, namespace, found, false)
 	if step.create {
-		return r.createCopy(ctx, workloadCopy(src, namespace), step.state)
+		return r.createCopy(ctx, workloadCopy(src, namespace, ws.Annotations[doradev1.AnnotationOwner]), step.state)
 	}
 	return step.state, nil
 }

@@ -140,26 +140,31 @@ func copyJobOf(job *batchv1.Job, ws *doradev1.Workspace, dst types.NamespacedNam
 
 // volumeCopy is the copy of src that a clone makes in namespace: a new directory of the
 // same spec.
-func volumeCopy(src *doradev1.Volume, namespace string) *doradev1.Volume {
-	return &doradev1.Volume{ObjectMeta: copyMeta(src, namespace), Spec: *src.Spec.DeepCopy()}
+func volumeCopy(src *doradev1.Volume, namespace, owner string) *doradev1.Volume {
+	return &doradev1.Volume{ObjectMeta: copyMeta(src, namespace, owner), Spec: *src.Spec.DeepCopy()}
 }
 
 // workloadCopy is the copy of src that a clone makes in namespace: paused, so nothing runs
 // (or spends credits) until the user resumes it.
-func workloadCopy(src *doradev1.Workload, namespace string) *doradev1.Workload {
-	dst := &doradev1.Workload{ObjectMeta: copyMeta(src, namespace), Spec: *src.Spec.DeepCopy()}
+func workloadCopy(src *doradev1.Workload, namespace, owner string) *doradev1.Workload {
+	dst := &doradev1.Workload{ObjectMeta: copyMeta(src, namespace, owner), Spec: *src.Spec.DeepCopy()}
 	dst.Spec.Paused = true
 	return dst
 }
 
 // copyMeta is the metadata of a copy of src in namespace: its name, labels and annotations
 // (less kubectl's record of the last apply), marked as cloned from src.
-func copyMeta(src metav1.Object, namespace string) metav1.ObjectMeta {
+func copyMeta(src metav1.Object, namespace, owner string) metav1.ObjectMeta {
 	annotations := maps.Clone(src.GetAnnotations())
 	if annotations == nil {
 		annotations = map[string]string{}
 	}
 	delete(annotations, corev1.LastAppliedConfigAnnotation)
+	// A copy is its cloner's (the clone workspace's owner), never the source's owner.
+	delete(annotations, doradev1.AnnotationOwner)
+	if owner != "" {
+		annotations[doradev1.AnnotationOwner] = owner
+	}
 	annotations[doradev1.AnnotationClonedFrom] = src.GetNamespace() + "/" + src.GetName()
 	return metav1.ObjectMeta{Namespace: namespace, Name: src.GetName(), Labels: maps.Clone(src.GetLabels()), Annotations: annotations}
 }

@@ -233,7 +233,7 @@ func TestCopyMeta(t *testing.T) {
 	}}
 	before := src.DeepCopy()
 
-	got := copyMeta(src, "bob")
+	got := copyMeta(src, "bob", "")
 
 	// Only the name, namespace, labels and annotations: no UID, resourceVersion, owners,
 	// finalizers or timestamps of the source.
@@ -291,7 +291,7 @@ func TestCopyMetaOfBareAndClonedObjects(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &doradev1.Workload{ObjectMeta: tc.src}
 			before := src.DeepCopy()
-			got := copyMeta(src, "bob")
+			got := copyMeta(src, "bob", "")
 			if !apiequality.Semantic.DeepEqual(got, tc.want) {
 				t.Errorf("copyMeta =\n  %+v\nwant\n  %+v", got, tc.want)
 			}
@@ -327,7 +327,7 @@ func TestMadeByClone(t *testing.T) {
 
 	// What copyMeta makes, madeByClone recognizes.
 	src := &doradev1.Workload{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "train"}}
-	dst := &doradev1.Workload{ObjectMeta: copyMeta(src, "bob")}
+	dst := &doradev1.Workload{ObjectMeta: copyMeta(src, "bob", "")}
 	if !madeByClone(dst, "alice", "train") {
 		t.Errorf("madeByClone does not recognize copyMeta's copy: %v", dst.Annotations)
 	}
@@ -551,13 +551,13 @@ func TestCopiesOfVolumesAndWorkloads(t *testing.T) {
 	}
 	volBefore, wlBefore := vol.DeepCopy(), wl.DeepCopy()
 
-	gotVol := volumeCopy(vol, "bob")
-	wantVol := &doradev1.Volume{ObjectMeta: copyMeta(vol, "bob"), Spec: vol.Spec}
+	gotVol := volumeCopy(vol, "bob", "")
+	wantVol := &doradev1.Volume{ObjectMeta: copyMeta(vol, "bob", ""), Spec: vol.Spec}
 	if diff := cmp.Diff(wantVol, gotVol); diff != "" {
 		t.Errorf("volume copy (-want +got):\n%s", diff)
 	}
-	gotWl := workloadCopy(wl, "bob")
-	wantWl := &doradev1.Workload{ObjectMeta: copyMeta(wl, "bob"), Spec: *wl.Spec.DeepCopy()}
+	gotWl := workloadCopy(wl, "bob", "")
+	wantWl := &doradev1.Workload{ObjectMeta: copyMeta(wl, "bob", ""), Spec: *wl.Spec.DeepCopy()}
 	wantWl.Spec.Paused = true
 	if diff := cmp.Diff(wantWl, gotWl); diff != "" {
 		t.Errorf("workload copy (-want +got):\n%s", diff)
@@ -586,7 +586,7 @@ func TestCopyJobRunsInTheManagersNamespaceAndGoesOnceRecorded(t *testing.T) {
 	made := []metav1.Condition{{Type: doradev1.VolumeDirectoryReady, Status: metav1.ConditionTrue, Reason: doradev1.ReasonDirectoryCreated, LastTransitionTime: start}}
 	src := &doradev1.Volume{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "data"}, Spec: doradev1.VolumeSpec{Storage: "nfs"},
 		Status: doradev1.VolumeStatus{Conditions: made}}
-	dst := volumeCopy(src, "bob")
+	dst := volumeCopy(src, "bob", "")
 	dst.UID = "data-uid"
 	dst.Status.Conditions = made
 	c := testclient.Objects(ws, ns, st, src, dst)
@@ -633,5 +633,18 @@ func TestCopyJobRunsInTheManagersNamespaceAndGoesOnceRecorded(t *testing.T) {
 	reconcile()
 	if err := c.Get(ctx, client.ObjectKeyFromObject(ws), ws); err != nil || ws.Status.Clone.Objects[0].State != doradev1.CloneDone {
 		t.Errorf("the copy stays %s without its Job (%v)", ws.Status.Clone.Objects[0].State, err)
+	}
+}
+
+// A copy belongs to who cloned, never to the source's owner; a clone made by nobody's
+// account (an administrator's) leaves its copies unowned.
+func TestACopyIsItsClonersNotTheSourceOwners(t *testing.T) {
+	src := &doradev1.Workload{ObjectMeta: metav1.ObjectMeta{Namespace: "alice", Name: "train",
+		Annotations: map[string]string{doradev1.AnnotationOwner: "alice"}}}
+	if got := workloadCopy(src, "bob", "bob").Annotations[doradev1.AnnotationOwner]; got != "bob" {
+		t.Errorf("the copy's owner is %q, want bob (who cloned)", got)
+	}
+	if _, ok := workloadCopy(src, "bob", "").Annotations[doradev1.AnnotationOwner]; ok {
+		t.Error("an unowned clone's copy must not keep the source's owner")
 	}
 }
