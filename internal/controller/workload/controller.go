@@ -219,10 +219,13 @@ func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
 // status to report, not as an error to retry at once.
 func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inputs podspec.PodInputs) ([]*corev1.Pod, []refusal, error) {
 	toCreate := make([]*corev1.Pod, 0, len(p.create))
+	var refused []refusal
 	for _, index := range p.create {
 		pod, err := podspec.BuildPod(wl, index, inputs)
 		if err != nil {
-			return nil, nil, fmt.Errorf("building pod %d: %w", index, err)
+			// A spec the schema let through that no pod can be made of: told, not retried hot.
+			refused = append(refused, refusal{pod: podspec.PodName(wl, index), message: "the manager cannot build it from the spec: " + err.Error()})
+			continue
 		}
 		if err := ctrl.SetControllerReference(wl, pod, r.client.Scheme()); err != nil {
 			return nil, nil, err
@@ -242,7 +245,6 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inp
 	}
 	wg.Wait()
 	var created []*corev1.Pod
-	var refused []refusal
 	var errs []error
 	for i, pod := range toCreate {
 		switch err := createErrs[i]; {
@@ -250,7 +252,7 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inp
 			created = append(created, pod)
 		case apierrors.IsAlreadyExists(err):
 		case refusedByServer(err):
-			refused = append(refused, refusal{pod: pod.Name, message: err.Error()})
+			refused = append(refused, refusal{pod: pod.Name, message: "the API server refused it: " + err.Error()})
 		default:
 			errs = append(errs, fmt.Errorf("creating pod %s: %w", pod.Name, err))
 		}

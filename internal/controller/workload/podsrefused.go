@@ -52,7 +52,7 @@ func refusedBlocker(refused []refusal) *blocker {
 		which = fmt.Sprintf("pod %s and %d more", first.pod, n)
 	}
 	return &blocker{reason: doradev1.ReasonPodsRefused, message: truncate(fmt.Sprintf(
-		"the API server refused %s: %s; fix what it names (a ResourceQuota, the namespace's Pod Security level, an admission policy) and the manager creates the pods on its next try, at most 5 minutes later",
+		"%s could not be created: %s; fix what it names (the spec, a ResourceQuota, the namespace's Pod Security level, an admission policy) and the manager creates the pods on its next try, at most 5 minutes later",
 		which, first.message), 4096)}
 }
 

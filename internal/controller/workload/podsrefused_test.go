@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/utils/ptr"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -100,9 +101,9 @@ func TestRefusedBlocker(t *testing.T) {
 	}{
 		"nothing refused": {},
 		"one pod": {refused: []refusal{{pod: "train-1", message: quota}},
-			want: []string{"refused pod train-1: ", "exceeded quota", "ResourceQuota", "at most 5 minutes later"}},
+			want: []string{"pod train-1 could not be created: ", "exceeded quota", "ResourceQuota", "at most 5 minutes later"}},
 		"two pods, the lowest named first": {refused: []refusal{{pod: "train-2", message: "two"}, {pod: "train-1", message: quota}},
-			want: []string{"refused pod train-1 and 1 more: ", "exceeded quota"}},
+			want: []string{"pod train-1 and 1 more could not be created: ", "exceeded quota"}},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -163,7 +164,7 @@ func TestRefusedPodsBecomeAConditionAndARequeueNotAnError(t *testing.T) {
 	}
 	cond := meta.FindStatusCondition(got.Status.Conditions, doradev1.WorkloadPodsAdmitted)
 	if cond == nil || cond.Status != metav1.ConditionFalse || cond.Reason != doradev1.ReasonPodsRefused ||
-		!strings.Contains(cond.Message, "refused pod train-1 and 1 more") || !strings.Contains(cond.Message, "exceeded quota") {
+		!strings.Contains(cond.Message, "pod train-1 and 1 more could not be created: the API server refused it") || !strings.Contains(cond.Message, "exceeded quota") {
 		t.Errorf("PodsAdmitted = %+v, want False/%s with the quota message", cond, doradev1.ReasonPodsRefused)
 	}
 	if ready := meta.FindStatusCondition(got.Status.Conditions, doradev1.ConditionReady); ready == nil || ready.Reason != doradev1.ReasonPodsRefused {
@@ -188,3 +189,28 @@ func TestRefusedPodsBecomeAConditionAndARequeueNotAnError(t *testing.T) {
 type nopRecorder struct{}
 
 func (nopRecorder) Eventf(_, _ runtime.Object, _, _, _, _ string, _ ...any) {}
+
+// A spec no pod can be built from (one the schema should have refused) is told as a
+// refusal, with the builder's words, never an error retried at once.
+func TestAPodThatCannotBeBuiltIsReportedNotRetriedHot(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	wl := testWorkload(1)
+	wl.UID = "train-uid"
+	wl.Spec.Config = &doradev1.ContainerConfig{ShmSize: ptr.To(int64(-1))}
+	c := testclient.Objects(wl)
+	r := NewReconciler(c, nopRecorder{}, clocktesting.NewFakePassiveClock(now), Options{})
+	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(wl)}
+	result, err := r.Reconcile(ctx, req)
+	if err != nil || result.RequeueAfter == 0 {
+		t.Fatalf("Reconcile: %v, %+v; want no error and a requeue", err, result)
+	}
+	got := &doradev1.Workload{}
+	if err := c.Get(ctx, req.NamespacedName, got); err != nil {
+		t.Fatal(err)
+	}
+	cond := meta.FindStatusCondition(got.Status.Conditions, doradev1.WorkloadPodsAdmitted)
+	if cond == nil || cond.Reason != doradev1.ReasonPodsRefused || !strings.Contains(cond.Message, "cannot build it from the spec: config.shmSize") {
+		t.Errorf("PodsAdmitted = %+v, want PodsRefused naming config.shmSize", cond)
+	}
+}
