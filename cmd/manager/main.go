@@ -5,11 +5,14 @@ package main
 import (
 	"flag"
 	"os"
+	// The credits' week resets in an IANA time zone, which the image may not have.
+	_ "time/tzdata"
 
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/dora-hpc/dora-operator/internal/credits"
 	"github.com/dora-hpc/dora-operator/internal/manager"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
@@ -21,6 +24,9 @@ func main() {
 		webhookHost     string
 		webhookCertDir  string
 		disableWebhooks bool
+		resetDay        string
+		resetTime       string
+		resetZone       string
 	)
 	// --kubeconfig is registered by controller-runtime; without it the in-cluster config or
 	// $KUBECONFIG is used.
@@ -44,11 +50,20 @@ func main() {
 	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 16, "Workloads reconciled at once.")
 	flag.StringVar(&opts.UsernamePrefix, "username-prefix", "", "Prefix the cluster's authenticator puts before a Dora user's name (as the API server's --oidc-username-prefix): Dora user amedeo.setti is Kubernetes user <prefix>amedeo.setti.")
 	flag.StringVar(&opts.HelperImage, "helper-image", nfs.DefaultHelperImage, "Image of the Jobs that create, copy and remove volume directories on NFS (needs sh, mkdir, chmod, cp, rm).")
+	flag.StringVar(&resetDay, credits.FlagResetDay, "Sunday", "Weekday on which the credits' week resets.")
+	flag.StringVar(&resetTime, credits.FlagResetTime, "00:00", "Time of day (HH:MM) at which the credits' week resets.")
+	flag.StringVar(&resetZone, credits.FlagResetZone, "UTC", "IANA time zone of the credits' week reset, such as Europe/Rome.")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	week, err := credits.ParseWeek(resetDay, resetTime, resetZone)
+	if err != nil {
+		log.Error(err, "Invalid credits week")
+		os.Exit(1)
+	}
+	opts.CreditWeek = week
 
 	if !disableWebhooks {
 		opts.Webhook = &webhook.Options{Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir}

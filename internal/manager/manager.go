@@ -32,6 +32,7 @@ import (
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/access"
 	"github.com/dora-hpc/dora-operator/internal/authz"
+	creditscontroller "github.com/dora-hpc/dora-operator/internal/controller/credits"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/node"
 	"github.com/dora-hpc/dora-operator/internal/controller/role"
@@ -41,6 +42,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/controller/workspace"
 	"github.com/dora-hpc/dora-operator/internal/controller/zone"
+	"github.com/dora-hpc/dora-operator/internal/credits"
 	"github.com/dora-hpc/dora-operator/internal/rbac"
 	dorawebhook "github.com/dora-hpc/dora-operator/internal/webhook"
 )
@@ -86,6 +88,8 @@ type Options struct {
 	// UsernamePrefix turns a Dora user's name into the Kubernetes user name the cluster's
 	// authenticator gives them (as the API server's --oidc-username-prefix).
 	UsernamePrefix string
+	// CreditWeek is when the credits' week resets (default Sunday 00:00 UTC).
+	CreditWeek credits.Week
 	// Restartable lets a process build more than one manager (tests that kill and restart
 	// it): controller-runtime otherwise refuses a controller name seen before.
 	Restartable bool
@@ -189,10 +193,13 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		{"role", role.NewReconciler(mgr.GetClient())},
 		{"user", user.NewReconciler(mgr.GetClient(), user.Options{Zone: opts.Zone, UsernamePrefix: opts.UsernamePrefix})},
 		{"workload", workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
-			workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency})},
+			workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency, Zone: opts.Zone})},
 	}
 	if opts.Zone != "" {
-		controllers = append(controllers, controller{"zone", zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})})
+		controllers = append(controllers,
+			controller{"zone", zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})},
+			controller{"credits", creditscontroller.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-credits"), clock.RealClock{},
+				creditscontroller.Options{Zone: opts.Zone, Week: opts.CreditWeek})})
 	}
 	for _, c := range controllers {
 		if err := c.r.SetupWithManager(mgr); err != nil {

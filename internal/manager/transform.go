@@ -3,6 +3,9 @@ package manager
 import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/gpu"
 )
 
 // trimPod keeps of a cached pod only what the controllers read: its identity, labels,
@@ -26,6 +29,8 @@ func trimPod(obj any) (any, error) {
 			DeletionTimestamp: pod.DeletionTimestamp,
 			Labels:            pod.Labels,
 			OwnerReferences:   pod.OwnerReferences,
+			// The credit controller reads whose the pod is and removes its finalizer.
+			Finalizers: pod.Finalizers,
 		},
 		Spec: corev1.PodSpec{NodeName: pod.Spec.NodeName},
 		Status: corev1.PodStatus{
@@ -34,6 +39,17 @@ func trimPod(obj any) (any, error) {
 			Message:    pod.Status.Message,
 			Conditions: pod.Status.Conditions,
 		},
+	}
+	if owner, ok := pod.Annotations[doradev1.AnnotationOwner]; ok {
+		trimmed.Annotations = map[string]string{doradev1.AnnotationOwner: owner}
+	}
+	// Of the containers, only the GPUs they hold: the credit controller charges them.
+	for _, c := range pod.Spec.Containers {
+		kept := corev1.Container{Name: c.Name}
+		if q, ok := c.Resources.Limits[corev1.ResourceName(gpu.ResourceName)]; ok {
+			kept.Resources.Limits = corev1.ResourceList{corev1.ResourceName(gpu.ResourceName): q}
+		}
+		trimmed.Spec.Containers = append(trimmed.Spec.Containers, kept)
 	}
 	for _, c := range pod.Status.ContainerStatuses {
 		trimmed.Status.ContainerStatuses = append(trimmed.Status.ContainerStatuses, corev1.ContainerStatus{

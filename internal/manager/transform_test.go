@@ -5,6 +5,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -14,8 +15,9 @@ func TestTrimPod(t *testing.T) {
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "w-0", Namespace: "ns", UID: "u", DeletionTimestamp: &now,
 			Labels: map[string]string{"dora.dev/workload": "w"}, OwnerReferences: []metav1.OwnerReference{{Name: "w"}},
-			Annotations: map[string]string{"big": "x"}},
-		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "workload", Image: "ubuntu", Env: []corev1.EnvVar{{Name: "A"}}}}},
+			Annotations: map[string]string{"big": "x", "dora.dev/owner": "amedeo"}, Finalizers: []string{"dora.dev/credits"}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "workload", Image: "ubuntu", Env: []corev1.EnvVar{{Name: "A"}},
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("2"), "memory": resource.MustParse("1Gi")}}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Reason: "r", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 			ContainerStatuses: []corev1.ContainerStatus{{Name: "workload", Image: "ubuntu", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}},
 	}
@@ -30,7 +32,11 @@ func TestTrimPod(t *testing.T) {
 	if got.Spec.NodeName != "n1" || got.Status.Phase != corev1.PodRunning || len(got.Status.Conditions) != 1 || got.Status.ContainerStatuses[0].State.Running == nil {
 		t.Errorf("what the controller reads was lost: %+v", got)
 	}
-	if len(got.Spec.Containers) != 0 || got.Annotations != nil || got.Status.ContainerStatuses[0].Image != "" {
+	if got.Annotations["dora.dev/owner"] != "amedeo" || len(got.Finalizers) != 1 || len(got.Spec.Containers) != 1 ||
+		got.Spec.Containers[0].Resources.Limits.Name("nvidia.com/gpu", resource.DecimalSI).Value() != 2 {
+		t.Errorf("what the credit controller reads was lost: %+v", got)
+	}
+	if len(got.Annotations) != 1 || got.Spec.Containers[0].Image != "" || len(got.Spec.Containers[0].Resources.Limits) != 1 || got.Status.ContainerStatuses[0].Image != "" {
 		t.Errorf("the bulk was kept: %+v", got)
 	}
 	if other, _ := trimPod("not a pod"); other != "not a pod" {

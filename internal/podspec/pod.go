@@ -74,6 +74,13 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 			SecurityContext: podSecurityContext(),
 		},
 	}
+	// An owned workload's pods are charged to its owner: the credit controller finds them by
+	// the owner annotation and the finalizer keeps each until its time is in the ledger.
+	// Metadata only, so the pod-template hash (of the spec) is the same with or without.
+	if owner := wl.Annotations[doradev1.AnnotationOwner]; owner != "" {
+		pod.Annotations[doradev1.AnnotationOwner] = owner
+		pod.Finalizers = []string{doradev1.FinalizerCredits}
+	}
 	if cfg.MaxRunTime != "" {
 		seconds, err := ParseMaxRunTime(cfg.MaxRunTime)
 		if err != nil {

@@ -53,6 +53,17 @@ func TestBuildPodMetadata(t *testing.T) {
 				Annotations: map[string]string{AnnotationWorkload: long},
 			},
 		},
+		"an owned workload's pods name the owner and wait for the credit controller": {
+			wl:    makeWorkload().Owner("amedeo").Obj(),
+			index: 0,
+			want: metav1.ObjectMeta{
+				Name:        "blue.red-0",
+				Namespace:   "amedeo-setti",
+				Labels:      map[string]string{LabelWorkload: "blue.red", LabelReplica: "0", LabelRevision: TemplateHash(makeWorkload().Obj())},
+				Annotations: map[string]string{AnnotationWorkload: "blue.red", doradev1.AnnotationOwner: "amedeo"},
+				Finalizers:  []string{doradev1.FinalizerCredits},
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

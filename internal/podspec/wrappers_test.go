@@ -119,6 +119,14 @@ func (w *workloadWrapper) Port(p doradev1.PortSpec) *workloadWrapper {
 	return w
 }
 
+func (w *workloadWrapper) Owner(user string) *workloadWrapper {
+	if w.Annotations == nil {
+		w.Annotations = map[string]string{}
+	}
+	w.Annotations[doradev1.AnnotationOwner] = user
+	return w
+}
+
 func (w *workloadWrapper) Hostname(h string) *workloadWrapper {
 	w.Spec.Hostname = h
 	return w

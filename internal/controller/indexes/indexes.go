@@ -29,6 +29,10 @@ const (
 	VolumeStorage = "volume.dora.dev/storage"
 	// ClaimSourceVolume indexes claims by the Volume they reach (dora.dev/source-volume).
 	ClaimSourceVolume = "volume.dora.dev/source"
+	// PodOwner indexes pods by the Dora user their workload belongs to (dora.dev/owner).
+	PodOwner = "pod.dora.dev/owner"
+	// WorkloadOwner indexes Workloads by their owner (dora.dev/owner).
+	WorkloadOwner = "workload.dora.dev/owner"
 )
 
 // Index is one field index: the kind it is on, its name, and what it holds for an object.
@@ -50,6 +54,8 @@ func All() []Index {
 			return []string{o.(*doradev1.Volume).Spec.Storage}
 		}},
 		{Object: &corev1.PersistentVolumeClaim{}, Field: ClaimSourceVolume, Extract: claimSourceVolume},
+		{Object: &corev1.Pod{}, Field: PodOwner, Extract: owner},
+		{Object: &doradev1.Workload{}, Field: WorkloadOwner, Extract: owner},
 	}
 }
 
@@ -82,6 +88,14 @@ func workspaceCloneSource(o client.Object) []string {
 func claimSourceVolume(o client.Object) []string {
 	if key := o.GetAnnotations()[doradev1.AnnotationSourceVolume]; key != "" {
 		return []string{key}
+	}
+	return nil
+}
+
+// owner is the object's dora.dev/owner, if it has one.
+func owner(o client.Object) []string {
+	if user := o.GetAnnotations()[doradev1.AnnotationOwner]; user != "" {
+		return []string{user}
 	}
 	return nil
 }

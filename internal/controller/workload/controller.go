@@ -57,6 +57,9 @@ type Options struct {
 	Policy access.VolumePolicy
 	// Concurrency is how many workloads are reconciled at once (DefaultConcurrency when 0).
 	Concurrency int
+	// Zone is this cluster's zone: an owned workload is held while its owner's UserCredit
+	// says the budget in this zone is spent. Empty: no workload is held.
+	Zone string
 }
 
 // DefaultConcurrency is how many workloads are reconciled at once unless told otherwise.
@@ -70,6 +73,7 @@ type Reconciler struct {
 	policy       access.VolumePolicy
 	concurrency  int
 	historyLimit int
+	zone         string
 	// writes holds when each workload's status was last written (namespace/name ->
 	// time.Time), forgotten when the workload is.
 	writes sync.Map
@@ -84,7 +88,7 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit}
+	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit, zone: opts.Zone}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
@@ -128,11 +132,17 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 		return ctrl.Result{}, err
 	}
 
+	held, err := r.creditHoldOf(ctx, wl)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
 	desired := wl.ReplicaCount()
-	if wl.Spec.Paused {
+	if wl.Spec.Paused || held != nil {
+		// A hold removes the pods as pause does, without touching spec.paused.
 		desired = 0
 	}
 	var in statusInput
+	in.held = held
 	var claims []podspec.VolumeClaim
 	if len(wl.Spec.Volumes) > 0 {
 		if claims, in.volumes, err = r.resolveVolumes(ctx, wl); err != nil {
@@ -460,6 +470,14 @@ func revisionName(workloadName, revision string) string {
 
 // emitEvents tells the user what this reconcile did, after the status was written.
 func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.WorkloadStatus, p plan, created int) {
+	wasHeld := meta.IsStatusConditionTrue(before.Conditions, doradev1.CreditsExhausted)
+	isHeld := meta.IsStatusConditionTrue(wl.Status.Conditions, doradev1.CreditsExhausted)
+	switch {
+	case isHeld && !wasHeld:
+		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, EventCreditsExhausted, "Hold", "Held: %s", meta.FindStatusCondition(wl.Status.Conditions, doradev1.CreditsExhausted).Message)
+	case !isHeld && wasHeld:
+		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, EventCreditsRestored, "Release", "Released: the owner has credits again")
+	}
 	wasPaused := meta.IsStatusConditionTrue(before.Conditions, doradev1.WorkloadPaused)
 	isPaused := meta.IsStatusConditionTrue(wl.Status.Conditions, doradev1.WorkloadPaused)
 	switch {
@@ -475,7 +493,7 @@ func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.Workload
 		admitted.Status == metav1.ConditionFalse && !meta.IsStatusConditionFalse(before.Conditions, doradev1.WorkloadPodsAdmitted) {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, doradev1.EventPodsRefused, "CreatePods", "%s", admitted.Message)
 	}
-	if len(p.scaleDown) > 0 && !isPaused {
+	if len(p.scaleDown) > 0 && !isPaused && !isHeld {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventScaleDown, "DeletePods", "Removing %d pods: %s", len(p.scaleDown), podNames(p.scaleDown))
 	}
 	if len(p.replace) > 0 {
@@ -507,6 +525,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).
 		Watches(&doradev1.Volume{}, handler.EnqueueRequestsFromMapFunc(r.workloadsMounting)).
+		Watches(&doradev1.UserCredit{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfCreditOwner), builder.WithPredicates(exhaustedChanged(r.zone))).
 		Complete(r)
 }
 

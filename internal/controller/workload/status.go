@@ -33,6 +33,8 @@ type statusInput struct {
 	volumes, ports, hostNetwork, podsRefused *blocker
 	// noProduct names the requested GPU products no node has, if none has any.
 	noProduct string
+	// held is the credit hold on the workload, nil when its owner has credits left.
+	held *creditHold
 }
 
 // computeStatus derives the whole status. Conditions keep their transition times when their
@@ -81,6 +83,8 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		set(doradev1.WorkloadPaused, metav1.ConditionFalse, doradev1.ReasonResumed, "the workload is not paused")
 	}
 
+	setCreditCondition(&st, in.held, gen)
+
 	for _, b := range []struct {
 		condType string
 		blk      *blocker
@@ -114,7 +118,7 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, doradev1.ReasonReplacingPods, fmt.Sprintf("replacing %d pods with revision %s", len(p.replace), in.revision))
 	case len(p.scaleDown) > 0:
 		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, doradev1.ReasonScalingDown, fmt.Sprintf("removing %d pods", len(p.scaleDown)))
-	case len(p.create)+len(p.recreate) > 0 || existing < in.desired || (ready+succeeded+failed < in.desired && !in.wl.Spec.Paused):
+	case len(p.create)+len(p.recreate) > 0 || existing < in.desired || (ready+succeeded+failed < in.desired && !in.wl.Spec.Paused && in.held == nil):
 		set(doradev1.WorkloadProgressing, metav1.ConditionTrue, doradev1.ReasonCreatingPods, fmt.Sprintf("%d of %d replicas exist, %d ready", existing, in.desired, ready))
 	default:
 		set(doradev1.WorkloadProgressing, metav1.ConditionFalse, doradev1.ReasonSettled, "every replica exists at the current revision")
@@ -127,6 +131,9 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 	case paused:
 		st.Phase = doradev1.WorkloadPhasePaused
 		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonPaused, "the workload is paused")
+	case in.held != nil:
+		st.Phase = doradev1.WorkloadPhasePaused
+		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.CreditsExhausted, "the owner's weekly credits are spent: see the CreditsExhausted condition")
 	case blocked != nil && existing < in.desired:
 		st.Phase = doradev1.WorkloadPhasePending
 		set(doradev1.ConditionReady, metav1.ConditionFalse, blocked.reason, blocked.message)

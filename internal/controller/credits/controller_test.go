@@ -1,0 +1,169 @@
+package credits
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/testclient"
+	"github.com/dora-hpc/dora-operator/internal/credits"
+)
+
+const zone = "z"
+
+func userWithBudget(weekly doradev1.Amount) *doradev1.User {
+	return &doradev1.User{ObjectMeta: metav1.ObjectMeta{Name: "amedeo", UID: "user-uid"},
+		Spec: doradev1.UserSpec{Credits: []doradev1.WeeklyCredits{{Zone: zone, Weekly: weekly}}}}
+}
+
+func a100Node() *doradev1.Node {
+	return &doradev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}, Status: doradev1.NodeStatus{GPUs: []doradev1.GPUInfo{{Product: "A100"}}}}
+}
+
+type fixture struct {
+	t   *testing.T
+	c   client.Client
+	clk *clocktesting.FakeClock
+	r   *Reconciler
+}
+
+func newFixture(t *testing.T, now time.Time, objs ...client.Object) *fixture {
+	c := testclient.Objects(objs...)
+	clk := clocktesting.NewFakeClock(now)
+	return &fixture{t: t, c: c, clk: clk, r: NewReconciler(c, events.NewFakeRecorder(100), clk, Options{Zone: zone})}
+}
+
+func (f *fixture) reconcileAt(at time.Time) ctrl.Result {
+	f.t.Helper()
+	f.clk.SetTime(at)
+	res, err := f.r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Name: "amedeo"}})
+	if err != nil {
+		f.t.Fatalf("reconcile at %s: %v", at, err)
+	}
+	return res
+}
+
+func (f *fixture) credit() *doradev1.UserCredit {
+	f.t.Helper()
+	uc := &doradev1.UserCredit{}
+	if err := f.c.Get(context.Background(), types.NamespacedName{Name: "amedeo"}, uc); err != nil {
+		f.t.Fatal(err)
+	}
+	return uc
+}
+
+func (f *fixture) zone() doradev1.ZoneCredits { return zoneOf(f.credit(), zone) }
+
+// A price of 3600 an hour is one credit a GPU-second: 2 GPUs spend a budget of 10 in 5 s.
+func TestExhaustionAtThePredictedSecond(t *testing.T) {
+	rc := priceOf("a100", "A100", "3600", t0.Add(-time.Hour))
+	f := newFixture(t, t0, userWithBudget("10"), rc, a100Node(), running(gpuPod("a", 2), t0))
+
+	res := f.reconcileAt(t0)
+	if res.RequeueAfter != 4*time.Second {
+		t.Errorf("requeue after %s, want 4s: 80%% of the budget is spent then", res.RequeueAfter)
+	}
+	z := f.zone()
+	if z.Exhausted || z.ExhaustsAt == nil || !z.ExhaustsAt.Time.Equal(t0.Add(5*time.Second)) || z.BurnRatePerHour != "7200" {
+		t.Fatalf("zone = %+v, want exhausting at %s at 7200 an hour", z, t0.Add(5*time.Second))
+	}
+	version := f.credit().ResourceVersion
+	f.reconcileAt(t0.Add(2 * time.Second))
+	if got := f.credit().ResourceVersion; got != version {
+		t.Errorf("status written while the same pod simply ran (version %s -> %s)", version, got)
+	}
+	if res := f.reconcileAt(t0.Add(4 * time.Second)); res.RequeueAfter != time.Second {
+		t.Errorf("requeue after %s at 80%%, want 1s: 90%% is spent then", res.RequeueAfter)
+	}
+	if res := f.reconcileAt(t0.Add(4500 * time.Millisecond)); res.RequeueAfter != 500*time.Millisecond {
+		t.Errorf("requeue after %s at 4.5s, want 0.5s", res.RequeueAfter)
+	}
+	if f.zone().Exhausted {
+		t.Fatal("exhausted a second early")
+	}
+	f.reconcileAt(t0.Add(5 * time.Second))
+	z = f.zone()
+	if !z.Exhausted || z.Used != "10" || z.Remaining != "0" {
+		t.Errorf("zone at the predicted second = %+v, want exhausted with 10 used", z)
+	}
+	if c := meta.FindStatusCondition(f.credit().Status.Conditions, doradev1.CreditsExhausted); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("CreditsExhausted = %+v, want True", c)
+	}
+
+	// Raising the budget releases the hold.
+	user := &doradev1.User{}
+	_ = f.c.Get(context.Background(), types.NamespacedName{Name: "amedeo"}, user)
+	user.Spec.Credits[0].Weekly = "100"
+	if err := f.c.Update(context.Background(), user); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcileAt(t0.Add(6 * time.Second))
+	if z := f.zone(); z.Exhausted || z.Used != "12" {
+		t.Errorf("zone after the budget was raised = %+v, want 12 used and not exhausted", z)
+	}
+}
+
+// A pod that ran across the reset: its time before goes to the archived week, after to the
+// new one, and once it has ended and is closed its finalizer goes.
+func TestPodRunningAcrossTheReset(t *testing.T) {
+	week := credits.DefaultWeek()
+	reset := week.Next(t0)
+	rc := priceOf("a100", "A100", "1", t0.Add(-time.Hour))
+	pod := running(gpuPod("a", 2), reset.Add(-time.Hour))
+	f := newFixture(t, reset.Add(-30*time.Minute), userWithBudget("1000"), rc, a100Node(), pod)
+
+	res := f.reconcileAt(reset.Add(-30 * time.Minute))
+	if res.RequeueAfter != 30*time.Minute {
+		t.Errorf("requeue after %s, want the reset in 30m", res.RequeueAfter)
+	}
+	f.reconcileAt(reset.Add(time.Minute))
+	z := f.zone()
+	if len(z.History) != 1 || z.History[0].Products[0].Credits != "2" || z.Used != "0.033333" {
+		t.Fatalf("after the reset: history %+v, used %s; want 2 credits archived and 2 GPU-minutes used", z.History, z.Used)
+	}
+
+	// The pod finishes an hour after the reset and is closed into the new week.
+	p := &corev1.Pod{}
+	_ = f.c.Get(context.Background(), types.NamespacedName{Namespace: "ws", Name: "a"}, p)
+	terminated(p, reset.Add(-time.Hour), reset.Add(time.Hour))
+	if err := f.c.Status().Update(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcileAt(reset.Add(2 * time.Hour))
+	z = f.zone()
+	if z.Used != "2" || len(z.Ledger.Closed) != 1 || z.Ledger.Entries[0].GPUSeconds != 2*3600 {
+		t.Errorf("after the pod ended: used %s, ledger %+v; want its 2 GPU-hours after the reset", z.Used, z.Ledger)
+	}
+	_ = f.c.Get(context.Background(), types.NamespacedName{Namespace: "ws", Name: "a"}, p)
+	if len(p.Finalizers) != 0 {
+		t.Errorf("finalizers = %v, want the credits finalizer gone once the pod is closed", p.Finalizers)
+	}
+	// Closing again (a manager that died before removing the finalizer) adds nothing.
+	f.reconcileAt(reset.Add(3 * time.Hour))
+	if z := f.zone(); z.Used != "2" {
+		t.Errorf("used after a second close = %s, want 2", z.Used)
+	}
+}
+
+// A product without a price is charged 0 and said.
+func TestUnpricedProduct(t *testing.T) {
+	f := newFixture(t, t0, userWithBudget("10"), a100Node(), running(gpuPod("a", 2), t0))
+	f.reconcileAt(t0.Add(time.Minute))
+	uc := f.credit()
+	if c := meta.FindStatusCondition(uc.Status.Conditions, doradev1.Unpriced); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Unpriced = %+v, want True naming A100", c)
+	}
+	if z := zoneOf(uc, zone); z.Used != "0" || z.Exhausted {
+		t.Errorf("zone = %+v, want nothing charged", z)
+	}
+}

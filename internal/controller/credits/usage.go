@@ -1,0 +1,101 @@
+package credits
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/credits"
+	"github.com/dora-hpc/dora-operator/internal/gpu"
+)
+
+// podUsage is what a pod is charged for, read from the pod itself: the GPUs of its
+// containers' nvidia.com/gpu limits, the product of the GPUs it holds, when its container
+// started running and when it stopped (finished, or the pod went without finishing). A pod
+// being deleted whose deletion lies ahead (its grace period) may still run: it has not
+// ended at now, and is looked at again at its deletion time.
+func podUsage(pod *corev1.Pod, product string, now time.Time) credits.PodUsage {
+	u := credits.PodUsage{
+		UID:     string(pod.UID),
+		User:    pod.Annotations[doradev1.AnnotationOwner],
+		Product: product,
+	}
+	for _, c := range pod.Spec.Containers {
+		if q, ok := c.Resources.Limits[corev1.ResourceName(gpu.ResourceName)]; ok {
+			u.GPUs += q.Value()
+		}
+	}
+	running, finished := false, true
+	for _, s := range pod.Status.ContainerStatuses {
+		switch {
+		case s.State.Running != nil:
+			running, finished = true, false
+			if t := s.State.Running.StartedAt.Time; !t.IsZero() && (u.Start.IsZero() || t.Before(u.Start)) {
+				u.Start = t
+			}
+		case s.State.Terminated != nil:
+			t := s.State.Terminated
+			if !t.StartedAt.IsZero() && (u.Start.IsZero() || t.StartedAt.Time.Before(u.Start)) {
+				u.Start = t.StartedAt.Time
+			}
+			if t.FinishedAt.After(u.End) {
+				u.End = t.FinishedAt.Time
+			}
+		default:
+			finished = false
+		}
+	}
+	if len(pod.Status.ContainerStatuses) == 0 {
+		finished = false
+	}
+	switch {
+	case finished && !running && !u.End.IsZero():
+		// Every container has terminated: the pod stopped when the last one did.
+	case pod.DeletionTimestamp != nil && !pod.DeletionTimestamp.After(now):
+		// The pod goes without having finished: it is charged until its deletion.
+		u.End = pod.DeletionTimestamp.Time
+	default:
+		u.End = time.Time{}
+	}
+	if !u.End.IsZero() && !u.Start.IsZero() && u.End.Before(u.Start) {
+		u.End = u.Start
+	}
+	return u
+}
+
+// productOf is the model of the GPUs the pod holds: what the node's agent maps to it on the
+// Dora Node (the model most of its GPUs are, the first in order on a tie), else the node's
+// GPU product (its first GPU's, else its nvidia.com/gpu.product label). A pod without GPUs
+// has no product: it is free.
+func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node) string {
+	if gpus <= 0 {
+		return ""
+	}
+	if dn != nil {
+		key := pod.Namespace + "/" + pod.Name
+		counts := map[string]int{}
+		best := ""
+		for _, g := range dn.Status.GPUs {
+			if g.Pod != key || g.Product == "" {
+				continue
+			}
+			counts[g.Product]++
+			if best == "" || counts[g.Product] > counts[best] {
+				best = g.Product
+			}
+		}
+		if best != "" {
+			return best
+		}
+		for _, g := range dn.Status.GPUs {
+			if g.Product != "" {
+				return g.Product
+			}
+		}
+	}
+	if node != nil {
+		return node.Labels[gpu.LabelProduct]
+	}
+	return ""
+}

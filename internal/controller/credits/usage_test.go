@@ -1,0 +1,113 @@
+package credits
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/credits"
+)
+
+var t0 = time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC) // a Monday
+
+func gpuPod(name string, gpus int64) *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "ws", UID: types.UID("uid-" + name),
+			Annotations: map[string]string{doradev1.AnnotationOwner: "amedeo"}, Finalizers: []string{doradev1.FinalizerCredits},
+			Labels: map[string]string{doradev1.LabelWorkload: "w"}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "workload",
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": *resource.NewQuantity(gpus, resource.DecimalSI)}}}}},
+	}
+}
+
+func running(p *corev1.Pod, at time.Time) *corev1.Pod {
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "workload", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(at)}}}}
+	return p
+}
+
+func terminated(p *corev1.Pod, from, to time.Time) *corev1.Pod {
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "workload", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{StartedAt: metav1.NewTime(from), FinishedAt: metav1.NewTime(to)}}}}
+	return p
+}
+
+func deleted(p *corev1.Pod, at time.Time) *corev1.Pod {
+	p.DeletionTimestamp = &metav1.Time{Time: at}
+	return p
+}
+
+func TestPodUsage(t *testing.T) {
+	cases := map[string]struct {
+		pod  *corev1.Pod
+		want credits.PodUsage
+	}{
+		"a pod not yet running is not charged yet": {
+			pod:  gpuPod("a", 2),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 2},
+		},
+		"a running pod from its container's start": {
+			pod:  running(gpuPod("a", 2), t0),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 2, Start: t0},
+		},
+		"a finished pod until its container finished": {
+			pod:  terminated(gpuPod("a", 1), t0, t0.Add(time.Hour)),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 1, Start: t0, End: t0.Add(time.Hour)},
+		},
+		"a pod going while running until its deletion": {
+			pod:  deleted(running(gpuPod("a", 4), t0), t0.Add(time.Minute)),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 4, Start: t0, End: t0.Add(time.Minute)},
+		},
+		"a pod that finished then went, until it finished": {
+			pod:  deleted(terminated(gpuPod("a", 1), t0, t0.Add(time.Minute)), t0.Add(time.Hour)),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 1, Start: t0, End: t0.Add(time.Minute)},
+		},
+		"a pod whose grace period runs still runs": {
+			pod:  deleted(running(gpuPod("a", 4), t0), t0.Add(3*time.Hour)),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 4, Start: t0},
+		},
+		"a pod that never ran and went ends without a start": {
+			pod:  deleted(gpuPod("a", 1), t0),
+			want: credits.PodUsage{UID: "uid-a", User: "amedeo", GPUs: 1, End: t0},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, podUsage(tc.pod, "", t0.Add(2*time.Hour))); diff != "" {
+				t.Errorf("usage (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestProductOf(t *testing.T) {
+	pod := gpuPod("a", 2)
+	mixed := &doradev1.Node{Status: doradev1.NodeStatus{GPUs: []doradev1.GPUInfo{
+		{Product: "V100", Pod: "ws/b"}, {Product: "A100", Pod: "ws/a"}, {Product: "A100", Pod: "ws/a"}, {Product: "V100"},
+	}}}
+	unmapped := &doradev1.Node{Status: doradev1.NodeStatus{GPUs: []doradev1.GPUInfo{{Product: "T4"}}}}
+	labelled := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"nvidia.com/gpu.product": "H100"}}}
+	cases := map[string]struct {
+		gpus int64
+		dn   *doradev1.Node
+		node *corev1.Node
+		want string
+	}{
+		"the GPUs the agent maps to the pod, on a mixed node": {gpus: 2, dn: mixed, node: labelled, want: "A100"},
+		"else the node's GPU product":                         {gpus: 2, dn: unmapped, node: labelled, want: "T4"},
+		"else the node's product label":                       {gpus: 2, node: labelled, want: "H100"},
+		"nothing known":                                       {gpus: 2},
+		"a pod without GPUs has no product":                   {gpus: 0, dn: mixed, node: labelled},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			if got := productOf(pod, tc.gpus, tc.dn, tc.node); got != tc.want {
+				t.Errorf("product = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
