@@ -29,6 +29,9 @@ manifests: $(CONTROLLER_GEN) ## Generate CRDs, RBAC and webhook configuration fr
 	$(CONTROLLER_GEN) crd paths=./api/... output:crd:artifacts:config=config/crd/bases
 	$(CONTROLLER_GEN) rbac:roleName=manager-role paths=./internal/... output:rbac:artifacts:config=config/rbac
 	$(CONTROLLER_GEN) webhook paths=./internal/... output:webhook:artifacts:config=config/webhook
+	rm -f charts/dora-operator/files/crds/*.yaml && cp config/crd/bases/*.yaml charts/dora-operator/files/crds/
+	cp config/rbac/role.yaml charts/dora-operator/files/rbac/role.yaml
+	cp config/webhook/manifests.yaml charts/dora-operator/files/webhook/manifests.yaml
 
 .PHONY: generate
 generate: $(CONTROLLER_GEN) ## Generate DeepCopy methods.
@@ -66,6 +69,7 @@ build: ## Build the manager, the node agent and the playground into bin/.
 
 .PHONY: test
 test: tools verify lint unit integration e2e ## Run every test: unit, envtest integration, simulated-cluster e2e.
+test: helm-lint chart-test
 
 .PHONY: unit
 unit: ## Unit tests of the pure packages (no cluster).
@@ -78,6 +82,14 @@ integration: tools ## Tests against a real kube-apiserver and etcd (envtest).
 .PHONY: e2e
 e2e: tools ## End-to-end tests on the simulated GPU cluster.
 	$(GO) test $(GO_TEST_FLAGS) -timeout 20m ./test/e2e/...
+
+.PHONY: helm-lint
+helm-lint: $(BIN)/helm ## Lint the Helm chart (charts/dora-operator) strictly.
+	$(BIN)/helm lint --strict charts/dora-operator --set zone=test
+
+.PHONY: chart-test
+chart-test: ## Render the Helm chart under value tables and check it against config/ (test/chart).
+	cd test/chart && $(GO) test $(GO_TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: tools build ## Measure the manager on the simulated cluster (about 5 minutes); prints a table.
@@ -97,6 +109,7 @@ run: tools ## Start the playground: a simulated GPU cluster with the manager in 
 
 .PHONY: tools
 tools: $(CONTROLLER_GEN) $(GOLANGCI_LINT) $(CONTROL_PLANE) ## Build controller-gen, golangci-lint and the control plane.
+tools: $(BIN)/helm
 
 $(BIN)/kube-apiserver $(BIN)/kube-controller-manager $(BIN)/kube-scheduler: $(TOOLS)/kube/go.mod
 	cd $(TOOLS)/kube && $(GO) build -o $(BIN)/ k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler
