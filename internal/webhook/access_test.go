@@ -240,15 +240,7 @@ func TestWorkspaceAccess(t *testing.T) {
 			if tc.old != nil {
 				old = tc.old
 			}
-			resp := v.Handle(context.Background(), request(t, tc.op, tc.user, "", tc.obj, old))
-			if resp.Allowed != (len(tc.denied) == 0) {
-				t.Fatalf("allowed = %v (%v), want %v", resp.Allowed, resp.Result, len(tc.denied) == 0)
-			}
-			for _, s := range tc.denied {
-				if !strings.Contains(resp.Result.Message, s) {
-					t.Errorf("message %q does not say %q", resp.Result.Message, s)
-				}
-			}
+			expectVerdict(t, v.Handle(context.Background(), request(t, tc.op, tc.user, "", tc.obj, old)), tc.denied)
 		})
 	}
 }
