@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		// The workspace check reads the source of a clone uncached: a workspace applied just
 		// before its clone must be found.
 		dorawebhook.Register(mgr.GetWebhookServer(), dorawebhook.Options{
-			Zone: opts.Zone, Reader: mgr.GetAPIReader(), UsernamePrefix: opts.UsernamePrefix,
+			Zone: opts.Zone, Reader: mgr.GetAPIReader(), Cache: mgr.GetClient(), UsernamePrefix: opts.UsernamePrefix,
 			Authorizer: authz.SubjectAccessReviewer{Client: mgr.GetClient()},
 		})
 		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {

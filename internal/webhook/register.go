@@ -19,6 +19,9 @@ type Options struct {
 	Authorizer authz.Authorizer
 	// UsernamePrefix is the cluster's prefix before Dora user names.
 	UsernamePrefix string
+	// Cache reads UserCredits for the Workload webhook's credit warnings (the manager's
+	// cached client); nil warns of nothing.
+	Cache client.Reader
 }
 
 // Register serves every Dora admission webhook on server: owner stamping, the Workload
@@ -26,7 +29,7 @@ type Options struct {
 // it once: a server refuses a path registered twice.
 func Register(server webhook.Server, opts Options) {
 	server.Register(OwnerMutatePath, &webhook.Admission{Handler: OwnerMutator{UsernamePrefix: opts.UsernamePrefix, Authorizer: opts.Authorizer, Users: opts.Reader}})
-	server.Register(WorkloadValidatePath, &webhook.Admission{Handler: WorkloadValidator{Authorizer: opts.Authorizer}})
+	server.Register(WorkloadValidatePath, &webhook.Admission{Handler: WorkloadValidator{Authorizer: opts.Authorizer, Credits: opts.Cache, Zone: opts.Zone}})
 	server.Register(ZoneValidatePath, &webhook.Admission{Handler: ZoneValidator{Zone: opts.Zone}})
 	server.Register(WorkspaceValidatePath, &webhook.Admission{Handler: WorkspaceValidator{Reader: opts.Reader, Authorizer: opts.Authorizer}})
 }

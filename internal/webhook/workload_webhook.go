@@ -9,6 +9,8 @@ import (
 	admissionv1 "k8s.io/api/admission/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
@@ -26,6 +28,10 @@ const WorkloadValidatePath = "/validate-dora-dev-v1alpha1-workload"
 // spec.paused (pause, resume) and mounting another workspace's volume (use).
 type WorkloadValidator struct {
 	Authorizer authz.Authorizer
+	// Credits reads UserCredits (the manager's cache), to warn about a new GPU workload of a
+	// user whose credits in Zone are spent or nearly so; nil warns of nothing.
+	Credits client.Reader
+	Zone    string
 }
 
 // Handle implements admission.Handler.
@@ -33,28 +39,37 @@ func (v WorkloadValidator) Handle(ctx context.Context, req admission.Request) ad
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
 	}
-	errs := ValidateWorkloadShapes(req.Object.Raw)
-	if len(errs) == 0 {
-		wl, old := &doradev1.Workload{}, (*doradev1.Workload)(nil)
-		if err := json.Unmarshal(req.Object.Raw, wl); err != nil {
-			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the workload: %w", err))
-		}
-		if req.Operation == admissionv1.Update {
-			old = &doradev1.Workload{}
-			if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
-				return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored workload: %w", err))
-			}
-		}
-		errs = deviceEnvErrors(wl)
-		access, err := v.workloadAccess(ctx, req, wl, old)
-		if err != nil {
-			return admission.Errored(http.StatusInternalServerError, err)
-		}
-		errs = append(errs, access...)
+	if errs := ValidateWorkloadShapes(req.Object.Raw); len(errs) > 0 {
+		return refuse(req, errs)
 	}
-	if len(errs) == 0 {
-		return admission.Allowed("")
+	wl, old := &doradev1.Workload{}, (*doradev1.Workload)(nil)
+	if err := json.Unmarshal(req.Object.Raw, wl); err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the workload: %w", err))
 	}
+	if req.Operation == admissionv1.Update {
+		old = &doradev1.Workload{}
+		if err := json.Unmarshal(req.OldObject.Raw, old); err != nil {
+			return admission.Errored(http.StatusBadRequest, fmt.Errorf("decoding the stored workload: %w", err))
+		}
+	}
+	errs := deviceEnvErrors(wl)
+	access, err := v.workloadAccess(ctx, req, wl, old)
+	if err != nil {
+		return admission.Errored(http.StatusInternalServerError, err)
+	}
+	if errs = append(errs, access...); len(errs) > 0 {
+		return refuse(req, errs)
+	}
+	resp := admission.Allowed("")
+	if req.Operation == admissionv1.Create {
+		resp = resp.WithWarnings(creditWarnings(ctx, v.Credits, v.Zone, wl)...)
+	}
+	return resp
+}
+
+// refuse answers a Workload write with its field errors, as the API server's own
+// validation would (422 Invalid).
+func refuse(req admission.Request, errs field.ErrorList) admission.Response {
 	gk := schema.GroupKind{Group: doradev1.GroupVersion.Group, Kind: "Workload"}
 	status := apierrors.NewInvalid(gk, req.Name, errs).ErrStatus
 	status.Code = http.StatusUnprocessableEntity
