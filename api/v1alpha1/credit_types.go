@@ -132,6 +132,13 @@ const (
 	// ReasonNoBudget (CreditsExhausted False): the user has no budget in this zone, so the
 	// time is metered and not limited.
 	ReasonNoBudget = "NoBudget"
+	// ReasonBudgetRequired (CreditsExhausted True): the user has no budget in this zone and
+	// the manager runs with --credits-require-budget, so it has nothing to spend.
+	ReasonBudgetRequired = "BudgetRequired"
+	// ReasonWouldExceedBudget (CreditsExhausted True, on a Workload only): the manager runs
+	// in safe mode (--credits-safe) and the workload's GPUs x price x run time is more than
+	// its owner has left this week, so it does not start.
+	ReasonWouldExceedBudget = "WouldExceedBudget"
 	// ReasonCreditsLow (CreditsLow True): at least 80% spent.
 	ReasonCreditsLow = "EightyPercentSpent"
 	// ReasonCreditsVeryLow (CreditsLow True): at least 90% spent.
@@ -142,6 +149,14 @@ const (
 	ReasonProductsUnpriced = "ProductsUnpriced"
 	// ReasonAllPriced (Unpriced False).
 	ReasonAllPriced = "AllPriced"
+
+	// ReasonPricing (ResourceCredit Ready True): the ResourceCredit prices its product.
+	ReasonPricing = "Pricing"
+	// ReasonDuplicateProduct (ResourceCredit Ready False): an older ResourceCredit prices the
+	// same product and this one is ignored; the message names the one in force.
+	ReasonDuplicateProduct = "DuplicateProduct"
+	// ReasonInvalidPrice (ResourceCredit Ready False): the price cannot be read.
+	ReasonInvalidPrice = "InvalidPrice"
 )
 
 // FinalizerCredits keeps a charged pod until the credit controller has closed its running

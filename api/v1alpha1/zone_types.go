@@ -59,6 +59,13 @@ type ZoneStatus struct {
 	// +kubebuilder:validation:XValidation:rule="self.all(k, k.size() <= 16 && self[k] >= 0 && self[k] <= 100000000)",message="status.workloads must count workloads by phase (a phase name of at most 16 characters), each from 0 to 100000000"
 	// +optional
 	Workloads map[string]int32 `json:"workloads,omitempty"`
+
+	// unowned is the week of the GPU pods of workloads without a Dora owner (made by an
+	// administrator or a service account): charged to nobody, and counted here as a user's
+	// would be (GPU-hours and what they would cost per product, the ledger, the history),
+	// with no weekly budget.
+	// +optional
+	Unowned *ZoneCredits `json:"unowned,omitempty"`
 }
 
 // Zone is one Kubernetes cluster in a Dora installation. The Zone named after the manager's

@@ -53,6 +53,8 @@ func main() {
 	flag.StringVar(&resetDay, credits.FlagResetDay, "Sunday", "Weekday on which the credits' week resets.")
 	flag.StringVar(&resetTime, credits.FlagResetTime, "00:00", "Time of day (HH:MM) at which the credits' week resets.")
 	flag.StringVar(&resetZone, credits.FlagResetZone, "UTC", "IANA time zone of the credits' week reset, such as Europe/Rome.")
+	flag.BoolVar(&opts.CreditsSafe, credits.FlagSafe, false, "Safe mode (as Slurm's): a workload does not start while its GPUs x the highest price of the models it may get x its maxRunTime (else the time to the reset) is more than its owner has left this week.")
+	flag.BoolVar(&opts.CreditsRequireBudget, credits.FlagRequireBudget, false, "Hold the workloads of a user with no weekly budget for this zone in spec.credits (default: such a user is metered, not limited).")
 	zapOpts := zap.Options{}
 	zapOpts.BindFlags(flag.CommandLine)
 	flag.Parse()

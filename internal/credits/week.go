@@ -16,6 +16,12 @@ const (
 	FlagResetTime = "credits-reset-time"
 	// FlagResetZone is the IANA time zone of the reset, such as Europe/Rome.
 	FlagResetZone = "credits-reset-zone"
+	// FlagRequireBudget makes a user with no budget in the zone spend nothing, instead of
+	// being metered without a limit.
+	FlagRequireBudget = "credits-require-budget"
+	// FlagSafe is Slurm's safe mode: a workload whose GPUs x price x run time is more than
+	// its owner has left does not start.
+	FlagSafe = "credits-safe"
 )
 
 // Week is when the credit week resets: every Day at Hour:Minute, wall-clock time in Location.

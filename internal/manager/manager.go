@@ -6,7 +6,9 @@ package manager
 import (
 	"context"
 	"fmt"
+	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
@@ -25,6 +27,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
@@ -90,6 +93,12 @@ type Options struct {
 	UsernamePrefix string
 	// CreditWeek is when the credits' week resets (default Sunday 00:00 UTC).
 	CreditWeek credits.Week
+	// CreditsSafe is safe mode: a workload does not start while its GPUs x price x run time
+	// is more than its owner has left this week.
+	CreditsSafe bool
+	// CreditsRequireBudget holds the workloads of a user with no budget in this zone, instead
+	// of metering them without a limit.
+	CreditsRequireBudget bool
 	// Restartable lets a process build more than one manager (tests that kill and restart
 	// it): controller-runtime otherwise refuses a controller name seen before.
 	Restartable bool
@@ -182,6 +191,9 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		name string
 		r    interface{ SetupWithManager(ctrl.Manager) error }
 	}
+	wl := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
+		workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency, Zone: opts.Zone, Safe: opts.CreditsSafe})
+	doraMetrics := []prometheus.Collector{wl.HeldMetric()}
 	controllers := []controller{
 		{"workspace", workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{},
 			workspace.Options{HelperImage: opts.HelperImage, HelperNamespace: opts.Namespace})},
@@ -192,15 +204,21 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		{"storage", storage.NewReconciler(mgr.GetClient(), mgr.GetAPIReader())},
 		{"role", role.NewReconciler(mgr.GetClient())},
 		{"user", user.NewReconciler(mgr.GetClient(), user.Options{Zone: opts.Zone, UsernamePrefix: opts.UsernamePrefix})},
-		{"workload", workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
-			workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency, Zone: opts.Zone})},
+		{"workload", wl},
 	}
 	if opts.Zone != "" {
+		week := opts.CreditWeek
+		if week.Location == nil {
+			week = credits.DefaultWeek()
+		}
+		creditMetrics := creditscontroller.NewCollector(opts.Zone, week, clock.RealClock{})
+		doraMetrics = append(doraMetrics, creditMetrics)
 		controllers = append(controllers,
 			controller{"zone", zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})},
 			controller{"credits", creditscontroller.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-credits"), clock.RealClock{},
-				creditscontroller.Options{Zone: opts.Zone, Week: opts.CreditWeek})})
+				creditscontroller.Options{Zone: opts.Zone, Week: week, RequireBudget: opts.CreditsRequireBudget, Metrics: creditMetrics})})
 	}
+	registerMetrics(doraMetrics...)
 	for _, c := range controllers {
 		if err := c.r.SetupWithManager(mgr); err != nil {
 			return nil, fmt.Errorf("setting up the %s controller: %w", c.name, err)
@@ -232,4 +250,24 @@ func hasLabel(key string) labels.Selector {
 	req, err := labels.NewRequirement(key, selection.Exists, nil)
 	utilruntime.Must(err)
 	return labels.NewSelector().Add(*req)
+}
+
+// registered are the Dora collectors in controller-runtime's registry, replaced when a
+// process builds another manager (tests that restart it).
+var (
+	registeredMu sync.Mutex
+	registered   []prometheus.Collector
+)
+
+// registerMetrics puts Dora's own collectors in the registry the metrics endpoint serves.
+func registerMetrics(cs ...prometheus.Collector) {
+	registeredMu.Lock()
+	defer registeredMu.Unlock()
+	for _, c := range registered {
+		ctrlmetrics.Registry.Unregister(c)
+	}
+	registered = cs
+	for _, c := range cs {
+		ctrlmetrics.Registry.MustRegister(c)
+	}
 }

@@ -77,8 +77,12 @@ func BuildPod(wl *doradev1.Workload, index int32, in PodInputs) (*corev1.Pod, er
 	// An owned workload's pods are charged to its owner: the credit controller finds them by
 	// the owner annotation and the finalizer keeps each until its time is in the ledger.
 	// Metadata only, so the pod-template hash (of the spec) is the same with or without.
+	// An unowned workload's GPU pods are charged to nobody, but counted all the same (the
+	// Zone's status.unowned), so they are kept until counted too.
 	if owner := wl.Annotations[doradev1.AnnotationOwner]; owner != "" {
 		pod.Annotations[doradev1.AnnotationOwner] = owner
+		pod.Finalizers = []string{doradev1.FinalizerCredits}
+	} else if GPUCount(wl) > 0 {
 		pod.Finalizers = []string{doradev1.FinalizerCredits}
 	}
 	if cfg.MaxRunTime != "" {

@@ -64,6 +64,17 @@ func TestBuildPodMetadata(t *testing.T) {
 				Finalizers:  []string{doradev1.FinalizerCredits},
 			},
 		},
+		"an unowned workload's GPU pods wait for the credit controller too: the zone counts their time": {
+			wl:    makeWorkload().GPU(intstr.FromInt32(1), doradev1.StringOrList{Values: []string{doradev1.All}}).Obj(),
+			index: 0,
+			want: metav1.ObjectMeta{
+				Name:        "blue.red-0",
+				Namespace:   "amedeo-setti",
+				Labels:      map[string]string{LabelWorkload: "blue.red", LabelReplica: "0", LabelRevision: TemplateHash(makeWorkload().GPU(intstr.FromInt32(1), doradev1.StringOrList{Values: []string{doradev1.All}}).Obj())},
+				Annotations: map[string]string{AnnotationWorkload: "blue.red"},
+				Finalizers:  []string{doradev1.FinalizerCredits},
+			},
+		},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

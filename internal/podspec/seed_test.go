@@ -56,6 +56,8 @@ func TestSeedFullWorkload(t *testing.T) {
 				Namespace:   "amedeo-setti",
 				Labels:      map[string]string{LabelWorkload: "blue.red", LabelReplica: index, LabelRevision: rev},
 				Annotations: map[string]string{AnnotationWorkload: "blue.red"},
+				// GPU pods are kept until the credit controller has counted them.
+				Finalizers: []string{doradev1.FinalizerCredits},
 			},
 			Spec: corev1.PodSpec{
 				Hostname: "blue-red-" + index,

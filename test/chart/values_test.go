@@ -310,7 +310,7 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 						t.Errorf("manager args %v lack %s", args, want)
 					}
 				}
-				for _, absent := range []string{"--credits-reset-day=", "--credits-reset-time=", "--credits-reset-zone="} {
+				for _, absent := range []string{"--credits-reset-day=", "--credits-reset-time=", "--credits-reset-zone=", "--credits-safe", "--credits-require-budget"} {
 					if hasArg(args, absent) {
 						t.Errorf("manager args %v hold %s though it is not set", args, absent)
 					}
@@ -319,10 +319,10 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 		},
 		{
 			name: "a credit week set in the values reaches the manager",
-			set:  []string{"zone=test", "manager.credits.resetDay=Monday", "manager.credits.resetTime=06:00", "manager.credits.resetZone=Europe/Rome"},
+			set:  []string{"zone=test", "manager.credits.resetDay=Monday", "manager.credits.resetTime=06:00", "manager.credits.resetZone=Europe/Rome", "manager.credits.safe=true", "manager.credits.requireBudget=true"},
 			check: func(t *testing.T, r rendering) {
 				args := containerArgs(find(r.objects, "Deployment", managerName))
-				for _, want := range []string{"--credits-reset-day=Monday", "--credits-reset-time=06:00", "--credits-reset-zone=Europe/Rome"} {
+				for _, want := range []string{"--credits-reset-day=Monday", "--credits-reset-time=06:00", "--credits-reset-zone=Europe/Rome", "--credits-safe", "--credits-require-budget"} {
 					if !hasArg(args, want) {
 						t.Errorf("manager args %v lack %s", args, want)
 					}

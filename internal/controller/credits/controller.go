@@ -13,10 +13,13 @@ package credits
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -35,6 +38,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/credits"
+	"github.com/dora-hpc/dora-operator/internal/gpu"
 )
 
 // Events of the credit controller.
@@ -42,6 +46,10 @@ const (
 	EventCreditsLow       = "CreditsLow"
 	EventCreditsExhausted = "CreditsExhausted"
 	EventUnpriced         = "Unpriced"
+	// EventProductUnknown: a pod's GPUs' model could not be told from its node's agent.
+	EventProductUnknown = "ProductUnknown"
+	// EventOwnerGone: a pod's owner is no User, so nobody is charged for it.
+	EventOwnerGone = "OwnerGone"
 )
 
 // Options configure a Reconciler.
@@ -50,6 +58,11 @@ type Options struct {
 	Zone string
 	// Week is when the week resets (credits.DefaultWeek when zero).
 	Week credits.Week
+	// RequireBudget limits a user with no budget in this zone to nothing (a budget of 0),
+	// instead of metering without a limit.
+	RequireBudget bool
+	// Metrics, when set, is given each user's week for the metrics.
+	Metrics *Collector
 }
 
 // Reconciler keeps each user's UserCredit.
@@ -59,6 +72,14 @@ type Reconciler struct {
 	clock    clock.PassiveClock
 	zone     string
 	week     credits.Week
+	// requireBudget: see Options.RequireBudget.
+	requireBudget bool
+	// reported holds the UIDs of the pods whose product was reported as unknown (an event
+	// once per pod), forgotten when their finalizer is released.
+	reported sync.Map
+	metrics  *Collector
+	// unownedWritten is when the Zone's status.unowned was last written (one key: no lock).
+	unownedWritten time.Time
 }
 
 // NewReconciler returns a Reconciler using the manager's client, an event recorder and a
@@ -67,7 +88,7 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 	if opts.Week.Location == nil {
 		opts.Week = credits.DefaultWeek()
 	}
-	return &Reconciler{client: c, recorder: recorder, clock: clk, zone: opts.Zone, week: opts.Week}
+	return &Reconciler{client: c, recorder: recorder, clock: clk, zone: opts.Zone, week: opts.Week, requireBudget: opts.RequireBudget, metrics: opts.Metrics}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=usercredits,verbs=get;list;watch;create
@@ -80,13 +101,21 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
-// Reconcile charges one user's pods: the request's name is the user's.
+// Reconcile charges one user's pods: the request's name is the user's, or indexes.Unowned
+// for the counted pods of workloads without an owner.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	if req.Name == indexes.Unowned {
+		return r.reconcileUnowned(ctx)
+	}
 	log := ctrl.LoggerFrom(ctx)
 	now := r.clock.Now()
 	user := &doradev1.User{}
 	if err := r.client.Get(ctx, types.NamespacedName{Name: req.Name}, user); err != nil {
-		return ctrl.Result{}, client.IgnoreNotFound(err)
+		if !apierrors.IsNotFound(err) {
+			return ctrl.Result{}, err
+		}
+		r.setSnapshot(req.Name, nil)
+		return ctrl.Result{}, r.releaseOrphans(ctx, req.Name, now)
 	}
 	uc, err := r.ensureUserCredit(ctx, user)
 	if err != nil {
@@ -106,29 +135,154 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			w.has = true
 		}
 	}
-	old := zoneOf(uc, r.zone)
-	ledger, err := readLedger(&old, r.week.Start(now))
-	if err != nil {
-		return ctrl.Result{}, fmt.Errorf("ledger of %s in zone %s: %w", uc.Name, r.zone, err)
+	if !w.has && r.requireBudget {
+		// Nothing to spend: the user's workloads in this zone are held from the start.
+		w.has, w.required = true, true
 	}
-
-	pods, usages, err := r.pods(ctx, user.Name, now)
+	old := zoneOf(uc, r.zone)
+	a, err := r.account(ctx, user.Name, old, w, now, prices)
 	if err != nil {
 		return ctrl.Result{}, err
+	}
+	r.setSnapshot(user.Name, &snapshot{has: a.week.has, budget: a.week.budget, ledger: a.week.ledger, live: a.usages, prices: prices})
+
+	wasExhausted := old.Exhausted
+	wasUnpriced := hasTrue(uc.Status.Conditions, doradev1.Unpriced)
+	written, err := statuspatch.Update(ctx, r.client, uc, func() {
+		setZone(uc, a.status)
+		setConditions(&uc.Status.Conditions, a.week, a.forecast, uc.Generation)
+		uc.Status.ObservedGeneration = uc.Generation
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if written {
+		zs, f := a.status, a.forecast
+		log.V(1).Info("Credits written", "user", user.Name, "used", zs.Used, "exhausted", zs.Exhausted)
+		if a.notify {
+			r.recorder.Eventf(uc, nil, corev1.EventTypeWarning, EventCreditsLow, "Charge", "User %s has spent %d%% of the weekly budget in zone %s: %s credits left", user.Name, a.reached, r.zone, f.Remaining)
+		}
+		if zs.Exhausted && !wasExhausted {
+			r.recorder.Eventf(uc, nil, corev1.EventTypeWarning, EventCreditsExhausted, "Charge", "User %s has spent the weekly budget of %s credits in zone %s: workloads are held until %s", user.Name, display(a.week.budget), r.zone, f.Reset.UTC().Format(time.RFC3339))
+		}
+		if len(a.week.unpriced) > 0 && !wasUnpriced {
+			r.recorder.Eventf(uc, nil, corev1.EventTypeWarning, EventUnpriced, "Charge", "User %s runs pods on products no ResourceCredit prices, charged 0: %v", user.Name, a.week.unpriced)
+		}
+	}
+
+	// Only now that the ledger is stored may the closed pods go.
+	if err := r.release(ctx, a.pods, a.week.ledger); err != nil {
+		return ctrl.Result{}, err
+	}
+	return a.requeue(now), nil
+}
+
+// unownedBatch is the least time between two writes of the Zone's status.unowned: the pods
+// of unowned workloads may be thousands (a sweep an administrator submits), and nobody is
+// held by their numbers. Their pods wait for the write that closes them.
+const unownedBatch = 5 * time.Second
+
+// reconcileUnowned counts the pods of workloads without an owner into the Zone's
+// status.unowned, as a user's would be but with no budget, at most every unownedBatch.
+func (r *Reconciler) reconcileUnowned(ctx context.Context) (ctrl.Result, error) {
+	now := r.clock.Now()
+	z := &doradev1.Zone{}
+	if err := r.client.Get(ctx, types.NamespacedName{Name: r.zone}, z); err != nil {
+		if apierrors.IsNotFound(err) {
+			// The zone controller creates it.
+			return ctrl.Result{RequeueAfter: unownedBatch}, nil
+		}
+		return ctrl.Result{}, err
+	}
+	prices, err := r.prices(ctx, now)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	old := doradev1.ZoneCredits{Zone: r.zone}
+	if z.Status.Unowned != nil {
+		old = *z.Status.Unowned.DeepCopy()
+	}
+	a, err := r.account(ctx, indexes.Unowned, old, week{}, now, prices)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if !equality.Semantic.DeepEqual(old, a.status) {
+		if wait := unownedBatch - now.Sub(r.unownedWritten); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+	written, err := statuspatch.Update(ctx, r.client, z, func() { z.Status.Unowned = &a.status })
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if written {
+		r.unownedWritten = now
+	}
+	if err := r.release(ctx, a.pods, a.week.ledger); err != nil {
+		return ctrl.Result{}, err
+	}
+	return a.requeue(now), nil
+}
+
+// releaseOrphans lets go the ended pods of an owner who is no User (the User was deleted):
+// there is nobody to charge, and a pod kept forever would keep its namespace from going.
+func (r *Reconciler) releaseOrphans(ctx context.Context, owner string, now time.Time) error {
+	var list corev1.PodList
+	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: owner}); err != nil {
+		return fmt.Errorf("listing the pods of %s: %w", owner, err)
+	}
+	for i := range list.Items {
+		pod := &list.Items[i]
+		if podUsage(pod, "", now).End.IsZero() || !controllerutil.ContainsFinalizer(pod, doradev1.FinalizerCredits) {
+			continue
+		}
+		if err := r.removeFinalizer(ctx, pod); err != nil {
+			return err
+		}
+		r.recorder.Eventf(pod, nil, corev1.EventTypeWarning, EventOwnerGone, "Charge", "No User %s exists to charge: this pod's time is charged to nobody", owner)
+	}
+	return nil
+}
+
+// account is one account's week at now, the user's or the unowned workloads': its pods,
+// what they are charged for, the week with the ended pods closed into its ledger, and the
+// status entry that says so.
+type account struct {
+	pods     []*corev1.Pod
+	usages   []credits.PodUsage
+	week     week
+	forecast credits.Forecast
+	status   doradev1.ZoneCredits
+	// reached is the highest CreditsLow threshold reached, and notify whether it is new
+	// this week.
+	reached int32
+	notify  bool
+}
+
+// account reads the ledger of old, rolls the week, closes the ended pods and forecasts; w
+// carries the budget. Nothing is written.
+func (r *Reconciler) account(ctx context.Context, name string, old doradev1.ZoneCredits, w week, now time.Time, prices credits.Prices) (account, error) {
+	ledger, err := readLedger(&old, r.week.Start(now))
+	if err != nil {
+		return account{}, fmt.Errorf("ledger of %s in zone %s: %w", name, r.zone, err)
+	}
+	pods, usages, err := r.pods(ctx, name, now, prices)
+	if err != nil {
+		return account{}, err
 	}
 	history, lowNotified := old.History, old.LowNotified
 	var rolled bool
 	ledger, history, rolled = rollWeek(ledger, credits.Total(ledger, usages, r.week, now, prices), history, r.week, now)
 	if rolled {
 		lowNotified = 0
-		log.Info("Week reset", "user", user.Name, "weekStart", ledger.Start)
+		ctrl.LoggerFrom(ctx).Info("Week reset", "account", name, "weekStart", ledger.Start)
 	}
 	for _, u := range usages {
 		if u.End.IsZero() {
 			continue
 		}
 		if _, err := ledger.Close(u, r.week, prices); err != nil {
-			return ctrl.Result{}, fmt.Errorf("closing pod %s: %w", u.UID, err)
+			return account{}, fmt.Errorf("closing pod %s: %w", u.UID, err)
 		}
 	}
 	w.ledger = ledger
@@ -136,63 +290,55 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	w.rate = credits.BurnRate(usages, now, prices)
 	w.reset = r.week.Next(ledger.Start)
 	w.unpriced = unpricedProducts(usages, prices, now)
-	f := w.forecast(now)
+	a := account{pods: pods, usages: usages, week: w, forecast: w.forecast(now)}
+	a.reached = lowThreshold(a.forecast, w.has && !w.required)
+	if a.notify = a.reached > lowNotified; a.notify {
+		lowNotified = a.reached
+	}
+	a.status = zoneStatus(r.zone, w, a.forecast, history, lowNotified, now)
+	if sameButTime(old, a.status) {
+		a.status = old
+	}
+	return a, nil
+}
 
-	reached := lowThreshold(f, w.has)
-	notify := reached > lowNotified
-	if notify {
-		lowNotified = reached
-	}
-	zs := zoneStatus(r.zone, w, f, history, lowNotified, now)
-	if sameButTime(old, zs) {
-		zs = old
-	}
-	wasExhausted := old.Exhausted
-	wasUnpriced := hasTrue(uc.Status.Conditions, doradev1.Unpriced)
-	written, err := statuspatch.Update(ctx, r.client, uc, func() {
-		setZone(uc, zs)
-		setConditions(&uc.Status.Conditions, w, f, uc.Generation)
-		uc.Status.ObservedGeneration = uc.Generation
-	})
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	if written {
-		log.V(1).Info("Credits written", "user", user.Name, "used", zs.Used, "exhausted", zs.Exhausted)
-		if notify {
-			r.recorder.Eventf(uc, nil, corev1.EventTypeWarning, EventCreditsLow, "Charge", "User %s has spent %d%% of the weekly budget in zone %s: %s credits left", user.Name, reached, r.zone, f.Remaining)
-		}
-		if zs.Exhausted && !wasExhausted {
-			r.recorder.Eventf(uc, nil, corev1.EventTypeWarning, EventCreditsExhausted, "Charge", "User %s has spent the weekly budget of %s credits in zone %s: workloads are held until %s", user.Name, display(w.budget), r.zone, f.Reset.UTC().Format(time.RFC3339))
-		}
-		if len(w.unpriced) > 0 && !wasUnpriced {
-			r.recorder.Eventf(uc, nil, corev1.EventTypeWarning, EventUnpriced, "Charge", "User %s runs pods on products no ResourceCredit prices, charged 0: %v", user.Name, w.unpriced)
-		}
-	}
-
-	// Only now that the ledger is stored may the closed pods go.
+// release lets go the pods the stored ledger has closed.
+func (r *Reconciler) release(ctx context.Context, pods []*corev1.Pod, ledger credits.Ledger) error {
 	for _, pod := range pods {
 		if !ledger.IsClosed(string(pod.UID)) || !controllerutil.ContainsFinalizer(pod, doradev1.FinalizerCredits) {
 			continue
 		}
-		patch := client.MergeFromWithOptions(pod.DeepCopy(), client.MergeFromWithOptimisticLock{})
-		controllerutil.RemoveFinalizer(pod, doradev1.FinalizerCredits)
-		if err := r.client.Patch(ctx, pod, patch); err != nil && !apierrors.IsNotFound(err) {
-			return ctrl.Result{}, fmt.Errorf("releasing pod %s: %w", klog.KObj(pod), err)
+		if err := r.removeFinalizer(ctx, pod); err != nil {
+			return err
 		}
 	}
+	return nil
+}
 
-	next := f.Next(now)
-	for _, pod := range pods {
+func (r *Reconciler) removeFinalizer(ctx context.Context, pod *corev1.Pod) error {
+	patch := client.MergeFromWithOptions(pod.DeepCopy(), client.MergeFromWithOptimisticLock{})
+	controllerutil.RemoveFinalizer(pod, doradev1.FinalizerCredits)
+	if err := r.client.Patch(ctx, pod, patch); err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("releasing pod %s: %w", klog.KObj(pod), err)
+	}
+	r.reported.Delete(pod.UID)
+	return nil
+}
+
+// requeue is when the account changes by itself: the forecast's next instant (a threshold,
+// the budget spent, the reset), or a pod's deletion time in its grace period.
+func (a account) requeue(now time.Time) ctrl.Result {
+	next := a.forecast.Next(now)
+	for _, pod := range a.pods {
 		// A pod in its grace period ends at its deletion time, if it has not finished before.
 		if d := pod.DeletionTimestamp; d != nil && d.After(now) && (next.IsZero() || d.Time.Before(next)) {
 			next = d.Time
 		}
 	}
 	if !next.IsZero() {
-		return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Millisecond)}, nil
+		return ctrl.Result{RequeueAfter: max(next.Sub(now), time.Millisecond)}
 	}
-	return ctrl.Result{}, nil
+	return ctrl.Result{}
 }
 
 // ensureUserCredit gets the user's UserCredit, creating it (owned by the User) if absent.
@@ -218,60 +364,116 @@ func (r *Reconciler) ensureUserCredit(ctx context.Context, user *doradev1.User) 
 	return uc, nil
 }
 
-// prices records every ResourceCredit's current price in its status and returns the price
-// histories by product.
+// prices records every ResourceCredit's current price and whether it is in force in its
+// status, and returns the price histories by product. A ResourceCredit that another, older,
+// one overrides gets Ready False naming it, and an event, once.
 func (r *Reconciler) prices(ctx context.Context, now time.Time) (credits.Prices, error) {
 	var list doradev1.ResourceCreditList
 	if err := r.client.List(ctx, &list); err != nil {
 		return nil, fmt.Errorf("listing ResourceCredits: %w", err)
 	}
+	histories := make([][]doradev1.PriceObservation, len(list.Items))
+	errs := make([]error, len(list.Items))
 	for i := range list.Items {
 		rc := &list.Items[i]
-		history, changed, err := observePrice(rc, now)
-		if err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "Price refused", "resourceCredit", rc.Name)
-			continue
-		}
-		if changed {
-			if _, err := statuspatch.Update(ctx, r.client, rc, func() {
-				rc.Status.PriceHistory = history
-				rc.Status.ObservedGeneration = rc.Generation
-			}); err != nil {
-				return nil, err
-			}
+		histories[i] = rc.Status.PriceHistory
+		if h, changed, err := observePrice(rc, now); err != nil {
+			errs[i] = err
+		} else if changed {
+			histories[i] = h
 		}
 	}
-	prices, _, err := pricesOf(list.Items)
-	return prices, err
+	// The duplicates are told from the histories as they will be written.
+	observed := make([]doradev1.ResourceCredit, len(list.Items))
+	for i := range list.Items {
+		observed[i] = *list.Items[i].DeepCopy()
+		observed[i].Status.PriceHistory = histories[i]
+	}
+	prices, duplicates, err := pricesOf(observed)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list.Items {
+		rc := &list.Items[i]
+		ready := readyCondition(rc, errs[i], duplicates[rc.Name])
+		wasSame := hasReason(rc.Status.Conditions, doradev1.ConditionReady, ready.Reason)
+		written, err := statuspatch.Update(ctx, r.client, rc, func() {
+			rc.Status.PriceHistory = histories[i]
+			meta.SetStatusCondition(&rc.Status.Conditions, ready)
+			rc.Status.ObservedGeneration = rc.Generation
+		})
+		if err != nil {
+			return nil, err
+		}
+		if written && ready.Status == metav1.ConditionFalse && !wasSame {
+			r.recorder.Eventf(rc, nil, corev1.EventTypeWarning, ready.Reason, "Price", ready.Message)
+		}
+	}
+	return prices, nil
 }
 
-// pods are the user's pods in this cluster and what each is charged for.
-func (r *Reconciler) pods(ctx context.Context, user string, now time.Time) ([]*corev1.Pod, []credits.PodUsage, error) {
+// pods are the user's pods in this cluster and what each is charged for. A pod charged as
+// its node's product because the agent maps none of the node's GPUs to it gets an event,
+// once.
+func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, prices credits.Prices) ([]*corev1.Pod, []credits.PodUsage, error) {
 	var list corev1.PodList
 	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: user}); err != nil {
 		return nil, nil, fmt.Errorf("listing the pods of %s: %w", user, err)
 	}
 	pods := make([]*corev1.Pod, 0, len(list.Items))
 	usages := make([]credits.PodUsage, 0, len(list.Items))
+	// Many pods share a node: each node is read once.
+	doraNodes, nodes := map[string]*doradev1.Node{}, map[string]*corev1.Node{}
 	for i := range list.Items {
 		pod := &list.Items[i]
 		u := podUsage(pod, "", now)
-		if u.GPUs > 0 && pod.Spec.NodeName != "" {
-			dn, node := &doradev1.Node{}, &corev1.Node{}
-			if err := r.client.Get(ctx, types.NamespacedName{Name: pod.Spec.NodeName}, dn); err != nil {
-				ctrl.LoggerFrom(ctx).Info("No Dora Node for a charged pod: charging the node's product label", "pod", klog.KObj(pod), "node", pod.Spec.NodeName, "err", err.Error())
-				dn = nil
+		if name := pod.Spec.NodeName; name != "" {
+			dn, seen := doraNodes[name]
+			if !seen {
+				dn = &doradev1.Node{}
+				if err := r.client.Get(ctx, types.NamespacedName{Name: name}, dn); err != nil {
+					dn = nil
+				}
+				doraNodes[name] = dn
 			}
-			if err := r.client.Get(ctx, types.NamespacedName{Name: pod.Spec.NodeName}, node); err != nil {
-				node = nil
+			if u.GPUs > 0 {
+				node, seen := nodes[name]
+				if !seen {
+					node = &corev1.Node{}
+					if err := r.client.Get(ctx, types.NamespacedName{Name: name}, node); err != nil {
+						node = nil
+					}
+					nodes[name] = node
+				}
+				var source productSource
+				u.Product, source = productOf(pod, u.GPUs, dn, node)
+				if source != fromAgent && !u.Start.IsZero() {
+					r.reportProduct(pod, u.Product)
+				}
+				ctrl.LoggerFrom(ctx).V(1).Info("Charged pod", "pod", klog.KObj(pod), "product", u.Product, "gpus", u.GPUs)
+			} else {
+				u = cpuUsage(u, pod, dn, prices)
 			}
-			u.Product = productOf(pod, u.GPUs, dn, node)
-			ctrl.LoggerFrom(ctx).V(1).Info("Charged pod", "pod", klog.KObj(pod), "product", u.Product, "gpus", u.GPUs)
 		}
 		pods = append(pods, pod)
 		usages = append(usages, u)
 	}
 	return pods, usages, nil
+}
+
+// reportProduct says, once per pod, that its GPUs' model could not be told from its node's
+// agent and what it is charged as instead.
+func (r *Reconciler) reportProduct(pod *corev1.Pod, product string) {
+	if _, seen := r.reported.LoadOrStore(pod.UID, true); seen {
+		return
+	}
+	if product == "" {
+		r.recorder.Eventf(pod, nil, corev1.EventTypeWarning, EventProductUnknown, "Charge",
+			"The model of this pod's GPUs is unknown (no node agent report for %s, no %s label): its time is charged 0", pod.Spec.NodeName, gpu.LabelProduct)
+		return
+	}
+	r.recorder.Eventf(pod, nil, corev1.EventTypeWarning, EventProductUnknown, "Charge",
+		"The node agent of %s maps none of its GPUs to this pod: charged as the node's GPU product, %s", pod.Spec.NodeName, product)
 }
 
 // zoneOf is the zone's entry of the UserCredit's status, empty if it has none.
@@ -293,6 +495,11 @@ func setZone(uc *doradev1.UserCredit, z doradev1.ZoneCredits) {
 		}
 	}
 	uc.Status.Zones = append(uc.Status.Zones, z)
+}
+
+func hasReason(conds []metav1.Condition, t, reason string) bool {
+	c := meta.FindStatusCondition(conds, t)
+	return c != nil && c.Reason == reason
 }
 
 func hasTrue(conds []metav1.Condition, t string) bool {
@@ -342,13 +549,16 @@ func (r *Reconciler) ownersOnNode(ctx context.Context, o client.Object) []reconc
 	}
 	seen := map[string]bool{}
 	var reqs []reconcile.Request
-	for _, p := range pods.Items {
-		owner := p.Annotations[doradev1.AnnotationOwner]
-		if p.Spec.NodeName != o.GetName() || owner == "" || seen[owner] {
+	for i := range pods.Items {
+		if pods.Items[i].Spec.NodeName != o.GetName() {
 			continue
 		}
-		seen[owner] = true
-		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: owner}})
+		for _, account := range indexes.PodAccount(&pods.Items[i]) {
+			if !seen[account] {
+				seen[account] = true
+				reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: account}})
+			}
+		}
 	}
 	return reqs
 }
@@ -366,10 +576,11 @@ func userOfCredit(_ context.Context, o client.Object) []reconcile.Request {
 }
 
 func ownerOfPod(_ context.Context, o client.Object) []reconcile.Request {
-	if owner := o.GetAnnotations()[doradev1.AnnotationOwner]; owner != "" {
-		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: owner}}}
+	var reqs []reconcile.Request
+	for _, account := range indexes.PodAccount(o) {
+		reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Name: account}})
 	}
-	return nil
+	return reqs
 }
 
 func (r *Reconciler) everyUser(ctx context.Context, _ client.Object) []reconcile.Request {

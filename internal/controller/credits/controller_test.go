@@ -13,8 +13,10 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/testclient"
 	"github.com/dora-hpc/dora-operator/internal/credits"
 )
@@ -165,5 +167,92 @@ func TestUnpricedProduct(t *testing.T) {
 	}
 	if z := zoneOf(uc, zone); z.Used != "0" || z.Exhausted {
 		t.Errorf("zone = %+v, want nothing charged", z)
+	}
+}
+
+// The GPU pods of a workload without an owner are charged to nobody but counted in the
+// Zone's status.unowned, and let go once counted; the writes come at most every few
+// seconds, and a pod waits for the write that counts it.
+func TestUnownedPodsAreCountedInTheZone(t *testing.T) {
+	rc := priceOf("a100", "A100", "2", t0.Add(-time.Hour))
+	pod := running(gpuPod("admin-job", 2), t0)
+	delete(pod.Annotations, doradev1.AnnotationOwner)
+	z := &doradev1.Zone{ObjectMeta: metav1.ObjectMeta{Name: zone}}
+	f := newFixture(t, t0, rc, a100Node(), pod, z)
+	ctx := context.Background()
+	reconcileUnowned := func(at time.Time) ctrl.Result {
+		t.Helper()
+		f.clk.SetTime(at)
+		res, err := f.r.Reconcile(ctx, ctrl.Request{NamespacedName: types.NamespacedName{Name: indexes.Unowned}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	unowned := func() *doradev1.ZoneCredits {
+		t.Helper()
+		got := &doradev1.Zone{}
+		if err := f.c.Get(ctx, types.NamespacedName{Name: zone}, got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Status.Unowned
+	}
+
+	if reqs := ownerOfPod(ctx, pod); len(reqs) != 1 || reqs[0].Name != indexes.Unowned {
+		t.Fatalf("an unowned GPU pod maps to %v, want the unowned account", reqs)
+	}
+	reconcileUnowned(t0)
+	u := unowned()
+	if u == nil || u.BurnRatePerHour != "4" || u.Weekly != "" || u.Exhausted {
+		t.Fatalf("status.unowned = %+v, want 2 GPUs at 2 an hour burning 4, no budget", u)
+	}
+
+	// The pod ends an hour later; a second after the last write, nothing is written yet and
+	// the pod is kept.
+	f.clk.SetTime(t0.Add(time.Hour))
+	_ = f.c.Get(ctx, client.ObjectKeyFromObject(pod), pod)
+	pod = terminated(pod, t0, t0.Add(time.Hour))
+	if err := f.c.Status().Update(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	f.r.unownedWritten = t0.Add(time.Hour - time.Second)
+	if res := reconcileUnowned(t0.Add(time.Hour)); res.RequeueAfter != unownedBatch-time.Second {
+		t.Errorf("requeue after %s, want the rest of the batch, %s", res.RequeueAfter, unownedBatch-time.Second)
+	}
+	_ = f.c.Get(ctx, client.ObjectKeyFromObject(pod), pod)
+	if !controllerutil.ContainsFinalizer(pod, doradev1.FinalizerCredits) {
+		t.Fatal("the pod was let go before the write that counts it")
+	}
+
+	reconcileUnowned(t0.Add(time.Hour + unownedBatch))
+	u = unowned()
+	if u.Used != "4" || len(u.Ledger.Closed) != 1 || u.Ledger.Entries[0].GPUSeconds != 7200 {
+		t.Errorf("status.unowned = %+v, want the pod's 7200 GPU-seconds (4 credits) closed", u)
+	}
+	_ = f.c.Get(ctx, client.ObjectKeyFromObject(pod), pod)
+	if controllerutil.ContainsFinalizer(pod, doradev1.FinalizerCredits) {
+		t.Error("the counted pod still has the finalizer")
+	}
+}
+
+// The ended pods of an owner who is no User are let go: nobody can be charged, and a pod
+// kept forever would keep its namespace from being deleted.
+func TestPodsOfAMissingUserAreLetGo(t *testing.T) {
+	ended := terminated(gpuPod("ended", 1), t0, t0.Add(time.Minute))
+	live := running(gpuPod("live", 1), t0)
+	f := newFixture(t, t0.Add(time.Hour), a100Node(), ended, live)
+	f.reconcileAt(t0.Add(time.Hour))
+	ctx := context.Background()
+	for _, tc := range []struct {
+		pod  *corev1.Pod
+		kept bool
+	}{{ended, false}, {live, true}} {
+		got := &corev1.Pod{}
+		if err := f.c.Get(ctx, client.ObjectKeyFromObject(tc.pod), got); err != nil {
+			t.Fatal(err)
+		}
+		if kept := controllerutil.ContainsFinalizer(got, doradev1.FinalizerCredits); kept != tc.kept {
+			t.Errorf("pod %s keeps the finalizer: %v, want %v", got.Name, kept, tc.kept)
+		}
 	}
 }

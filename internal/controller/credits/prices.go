@@ -39,9 +39,9 @@ func observePrice(rc *doradev1.ResourceCredit, now time.Time) (history []doradev
 }
 
 // pricesOf are the price histories of the products the ResourceCredits price. Two
-// ResourceCredits of one product: the oldest prices it (then by name), and the others are
-// returned as duplicates to be reported.
-func pricesOf(rcs []doradev1.ResourceCredit) (credits.Prices, []string, error) {
+// ResourceCredits of one product: the oldest prices it (then by name, on a tie), and each
+// other is returned in duplicates, mapped to the name of the one in force, to be reported.
+func pricesOf(rcs []doradev1.ResourceCredit) (prices credits.Prices, duplicates map[string]string, err error) {
 	sorted := slices.Clone(rcs)
 	slices.SortFunc(sorted, func(a, b doradev1.ResourceCredit) int {
 		if c := a.CreationTimestamp.Compare(b.CreationTimestamp.Time); c != 0 {
@@ -49,12 +49,13 @@ func pricesOf(rcs []doradev1.ResourceCredit) (credits.Prices, []string, error) {
 		}
 		return strings.Compare(a.Name, b.Name)
 	})
-	prices := credits.Prices{}
-	var duplicates []string
+	prices = credits.Prices{}
+	duplicates = map[string]string{}
+	inForce := map[string]string{}
 	for _, rc := range sorted {
 		product := rc.Spec.ProductName
-		if _, seen := prices[product]; seen {
-			duplicates = append(duplicates, rc.Name)
+		if winner, seen := inForce[product]; seen {
+			duplicates[rc.Name] = winner
 			continue
 		}
 		periods := make([]credits.PricePeriod, 0, len(rc.Status.PriceHistory))
@@ -65,7 +66,24 @@ func pricesOf(rcs []doradev1.ResourceCredit) (credits.Prices, []string, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("price history of %s: %w", rc.Name, err)
 		}
+		inForce[product] = rc.Name
 		prices[product] = h
 	}
 	return prices, duplicates, nil
+}
+
+// readyCondition says whether the ResourceCredit prices its product: False when its price
+// cannot be read (priceErr) or when an older one prices the same product (inForce names it).
+func readyCondition(rc *doradev1.ResourceCredit, priceErr error, inForce string) metav1.Condition {
+	c := metav1.Condition{Type: doradev1.ConditionReady, Status: metav1.ConditionTrue, Reason: doradev1.ReasonPricing,
+		ObservedGeneration: rc.Generation,
+		Message:            fmt.Sprintf("%s is priced at %s credits per GPU-hour (or core-hour)", rc.Spec.ProductName, rc.Spec.Credit.Per.Hour)}
+	switch {
+	case priceErr != nil:
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, doradev1.ReasonInvalidPrice, priceErr.Error()
+	case inForce != "":
+		c.Status, c.Reason = metav1.ConditionFalse, doradev1.ReasonDuplicateProduct
+		c.Message = fmt.Sprintf("ResourceCredit %s, the older, already prices %q and is the one in force: this one is ignored; delete one of the two", inForce, rc.Spec.ProductName)
+	}
+	return c
 }

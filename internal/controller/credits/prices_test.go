@@ -1,6 +1,8 @@
 package credits
 
 import (
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,7 +74,31 @@ func TestPricesOf(t *testing.T) {
 	if got := prices["V100"].At(t0.Add(2 * time.Hour)); got != "1.5" {
 		t.Errorf("V100 = %q, want 1.5 after the change", got)
 	}
-	if diff := cmp.Diff([]string{"new"}, duplicates); diff != "" {
-		t.Errorf("duplicates (-want +got):\n%s", diff)
+	if diff := cmp.Diff(map[string]string{"new": "old"}, duplicates); diff != "" {
+		t.Errorf("duplicates, mapped to the one in force (-want +got):\n%s", diff)
+	}
+}
+
+// A ResourceCredit says whether it is the one pricing its product, and if not, which is.
+func TestReadyCondition(t *testing.T) {
+	rc := priceOf("new", "A100", "9", t0, seen(t0, "9"))
+	cases := []struct {
+		name            string
+		priceErr        error
+		inForce         string
+		status          metav1.ConditionStatus
+		reason, message string
+	}{
+		{"in force", nil, "", metav1.ConditionTrue, doradev1.ReasonPricing, "A100 is priced at 9 credits per GPU-hour"},
+		{"an older one prices the product", nil, "old", metav1.ConditionFalse, doradev1.ReasonDuplicateProduct, `ResourceCredit old, the older, already prices "A100"`},
+		{"unreadable price", errors.New("spec.credit.per.hour of new: not a number"), "", metav1.ConditionFalse, doradev1.ReasonInvalidPrice, "spec.credit.per.hour"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := readyCondition(rc, tc.priceErr, tc.inForce)
+			if c.Status != tc.status || c.Reason != tc.reason || !strings.Contains(c.Message, tc.message) {
+				t.Errorf("got %s/%s %q, want %s/%s containing %q", c.Status, c.Reason, c.Message, tc.status, tc.reason, tc.message)
+			}
+		})
 	}
 }

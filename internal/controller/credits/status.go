@@ -19,6 +19,9 @@ type week struct {
 	// budget is the weekly budget; has is false when the user has none in this zone.
 	budget credits.Number
 	has    bool
+	// required is true when the user has no budget here and the manager requires one: the
+	// budget is 0.
+	required bool
 	// ledger is the week's closed pods; total adds the live pods' time up to now.
 	ledger, total credits.Ledger
 	// rate is the burn rate at now, in credits an hour.
@@ -92,6 +95,9 @@ func setConditions(conds *[]metav1.Condition, w week, f credits.Forecast, genera
 	switch {
 	case !w.has:
 		exhausted.Reason, exhausted.Message = doradev1.ReasonNoBudget, "No weekly budget in this zone: the time is metered, not limited"
+	case w.required:
+		exhausted.Status, exhausted.Reason = metav1.ConditionTrue, doradev1.ReasonBudgetRequired
+		exhausted.Message = "No weekly budget in this zone, and this zone's manager requires one (--" + credits.FlagRequireBudget + "): workloads are held until an administrator adds this zone to the user's spec.credits"
 	case f.Exhausted:
 		exhausted.Status, exhausted.Reason = metav1.ConditionTrue, doradev1.ReasonBudgetSpent
 		exhausted.Message = fmt.Sprintf("The weekly budget of %s credits is spent: workloads are held until the reset at %s, or until an administrator raises spec.credits", display(w.budget), f.Reset.UTC().Format(time.RFC3339))
@@ -103,7 +109,7 @@ func setConditions(conds *[]metav1.Condition, w week, f credits.Forecast, genera
 
 	low := metav1.Condition{Type: doradev1.CreditsLow, Status: metav1.ConditionFalse, Reason: doradev1.ReasonCreditsPlenty, ObservedGeneration: generation,
 		Message: fmt.Sprintf("Less than %d%% of the weekly budget is spent", credits.LowPercent)}
-	switch lowThreshold(f, w.has) {
+	switch lowThreshold(f, w.has && !w.required) {
 	case credits.VeryLowPercent:
 		low.Status, low.Reason = metav1.ConditionTrue, doradev1.ReasonCreditsVeryLow
 		low.Message = fmt.Sprintf("At least %d%% of the weekly budget of %s credits is spent", credits.VeryLowPercent, display(w.budget))

@@ -33,6 +33,10 @@ func TestConditions(t *testing.T) {
 			exhaustedReason: doradev1.ReasonBudgetSpent, lowReason: doradev1.ReasonCreditsVeryLow},
 		"no budget here: metered, never exhausted": {w: week{ledger: credits.NewLedger(t0), reset: t0.Add(time.Hour)}, exhausted: "False", low: "False", unpriced: "False",
 			exhaustedReason: doradev1.ReasonNoBudget, lowReason: doradev1.ReasonCreditsPlenty},
+		"no budget here and one required: held, and no CreditsLow for a budget never given": {
+			w:         week{has: true, required: true, ledger: credits.NewLedger(t0), total: credits.NewLedger(t0), reset: t0.Add(time.Hour)},
+			exhausted: "True", low: "False", unpriced: "False",
+			exhaustedReason: doradev1.ReasonBudgetRequired, lowReason: doradev1.ReasonCreditsPlenty},
 		"an unpriced product is said": {w: func() week { w := weekWith(100, 0, 0); w.unpriced = []string{"T4"}; return w }(),
 			exhausted: "False", low: "False", unpriced: "True", exhaustedReason: doradev1.ReasonBudgetLeft, lowReason: doradev1.ReasonCreditsPlenty},
 	}

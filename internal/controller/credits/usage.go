@@ -64,13 +64,26 @@ func podUsage(pod *corev1.Pod, product string, now time.Time) credits.PodUsage {
 	return u
 }
 
+// productSource says where a pod's product was read.
+type productSource int
+
+const (
+	// fromAgent: the node's agent maps the pod's GPUs to it on the Dora Node.
+	fromAgent productSource = iota
+	// fromNode: the agent maps none of the node's GPUs to the pod, so the pod is charged as
+	// the node's GPU product, which on a mixed node may not be the model it holds.
+	fromNode
+	// unknown: no product is known; the time is unpriced.
+	unknown
+)
+
 // productOf is the model of the GPUs the pod holds: what the node's agent maps to it on the
 // Dora Node (the model most of its GPUs are, the first in order on a tie), else the node's
 // GPU product (its first GPU's, else its nvidia.com/gpu.product label). A pod without GPUs
-// has no product: it is free.
-func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node) string {
+// has no product: it is free (unless its CPU is priced: see cpuUsage).
+func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node) (string, productSource) {
 	if gpus <= 0 {
-		return ""
+		return "", fromAgent
 	}
 	if dn != nil {
 		key := pod.Namespace + "/" + pod.Name
@@ -86,16 +99,43 @@ func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node
 			}
 		}
 		if best != "" {
-			return best
+			return best, fromAgent
 		}
 		for _, g := range dn.Status.GPUs {
 			if g.Product != "" {
-				return g.Product
+				return g.Product, fromNode
 			}
 		}
 	}
-	if node != nil {
-		return node.Labels[gpu.LabelProduct]
+	if node != nil && node.Labels[gpu.LabelProduct] != "" {
+		return node.Labels[gpu.LabelProduct], fromNode
 	}
-	return ""
+	return "", unknown
+}
+
+// cpuUsage charges a pod without GPUs by the core-hour when a ResourceCredit prices its
+// node's CPU model (as the agent reports it on the Dora Node): the units are its containers'
+// CPU limits (else requests), rounded up to whole cores. Otherwise it stays free.
+func cpuUsage(u credits.PodUsage, pod *corev1.Pod, dn *doradev1.Node, prices credits.Prices) credits.PodUsage {
+	if u.GPUs > 0 || dn == nil || dn.Status.CPU == nil || dn.Status.CPU.Product == "" {
+		return u
+	}
+	if _, priced := prices[dn.Status.CPU.Product]; !priced {
+		return u
+	}
+	var milli int64
+	for _, c := range pod.Spec.Containers {
+		q, ok := c.Resources.Limits[corev1.ResourceCPU]
+		if !ok {
+			q, ok = c.Resources.Requests[corev1.ResourceCPU]
+		}
+		if ok {
+			milli += q.MilliValue()
+		}
+	}
+	if milli <= 0 {
+		return u
+	}
+	u.Product, u.GPUs = dn.Status.CPU.Product, (milli+999)/1000
+	return u
 }

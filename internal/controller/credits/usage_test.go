@@ -92,21 +92,64 @@ func TestProductOf(t *testing.T) {
 	unmapped := &doradev1.Node{Status: doradev1.NodeStatus{GPUs: []doradev1.GPUInfo{{Product: "T4"}}}}
 	labelled := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"nvidia.com/gpu.product": "H100"}}}
 	cases := map[string]struct {
-		gpus int64
-		dn   *doradev1.Node
-		node *corev1.Node
-		want string
+		gpus   int64
+		dn     *doradev1.Node
+		node   *corev1.Node
+		want   string
+		source productSource
 	}{
-		"the GPUs the agent maps to the pod, on a mixed node": {gpus: 2, dn: mixed, node: labelled, want: "A100"},
-		"else the node's GPU product":                         {gpus: 2, dn: unmapped, node: labelled, want: "T4"},
-		"else the node's product label":                       {gpus: 2, node: labelled, want: "H100"},
-		"nothing known":                                       {gpus: 2},
-		"a pod without GPUs has no product":                   {gpus: 0, dn: mixed, node: labelled},
+		"the GPUs the agent maps to the pod, on a mixed node": {gpus: 2, dn: mixed, node: labelled, want: "A100", source: fromAgent},
+		"else the node's GPU product":                         {gpus: 2, dn: unmapped, node: labelled, want: "T4", source: fromNode},
+		"else the node's product label":                       {gpus: 2, node: labelled, want: "H100", source: fromNode},
+		"nothing known":                                       {gpus: 2, source: unknown},
+		"a pod without GPUs has no product":                   {gpus: 0, dn: mixed, node: labelled, source: fromAgent},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if got := productOf(pod, tc.gpus, tc.dn, tc.node); got != tc.want {
-				t.Errorf("product = %q, want %q", got, tc.want)
+			got, source := productOf(pod, tc.gpus, tc.dn, tc.node)
+			if got != tc.want || source != tc.source {
+				t.Errorf("product = %q from %d, want %q from %d", got, source, tc.want, tc.source)
+			}
+		})
+	}
+}
+
+// A pod without GPUs is free, unless a ResourceCredit prices its node's CPU model: then it
+// is charged per core of its limits (else requests), rounded up to whole cores.
+func TestCPUUsage(t *testing.T) {
+	xeon := &doradev1.Node{Status: doradev1.NodeStatus{CPU: &doradev1.CPUInfo{Product: "Intel Xeon Gold 6148"}}}
+	epyc := &doradev1.Node{Status: doradev1.NodeStatus{CPU: &doradev1.CPUInfo{Product: "AMD EPYC 7742"}}}
+	prices := credits.Prices{"Intel Xeon Gold 6148": nil}
+	cpuPod := func(limit, request string) *corev1.Pod {
+		p := gpuPod("c", 0)
+		res := corev1.ResourceRequirements{Limits: corev1.ResourceList{}, Requests: corev1.ResourceList{}}
+		if limit != "" {
+			res.Limits[corev1.ResourceCPU] = resource.MustParse(limit)
+		}
+		if request != "" {
+			res.Requests[corev1.ResourceCPU] = resource.MustParse(request)
+		}
+		p.Spec.Containers = []corev1.Container{{Name: "c", Resources: res}}
+		return p
+	}
+	cases := map[string]struct {
+		pod     *corev1.Pod
+		dn      *doradev1.Node
+		product string
+		units   int64
+	}{
+		"4 cores on a priced CPU":             {pod: cpuPod("4", "2"), dn: xeon, product: "Intel Xeon Gold 6148", units: 4},
+		"requests when there is no limit":     {pod: cpuPod("", "2"), dn: xeon, product: "Intel Xeon Gold 6148", units: 2},
+		"half a core is a core":               {pod: cpuPod("500m", ""), dn: xeon, product: "Intel Xeon Gold 6148", units: 1},
+		"an unpriced CPU is free":             {pod: cpuPod("4", ""), dn: epyc},
+		"no CPU asked: free":                  {pod: cpuPod("", ""), dn: xeon},
+		"no agent report: the CPU is unknown": {pod: cpuPod("4", "")},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			u := cpuUsage(credits.PodUsage{UID: "c"}, tc.pod, tc.dn, prices)
+			if u.Product != tc.product || u.GPUs != tc.units {
+				t.Errorf("charged %d of %q, want %d of %q", u.GPUs, u.Product, tc.units, tc.product)
 			}
 		})
 	}

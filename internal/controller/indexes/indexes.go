@@ -6,6 +6,7 @@ package indexes
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,11 +30,16 @@ const (
 	VolumeStorage = "volume.dora.dev/storage"
 	// ClaimSourceVolume indexes claims by the Volume they reach (dora.dev/source-volume).
 	ClaimSourceVolume = "volume.dora.dev/source"
-	// PodOwner indexes pods by the Dora user their workload belongs to (dora.dev/owner).
+	// PodOwner indexes pods by the Dora user their workload belongs to (dora.dev/owner), and
+	// the counted pods of workloads without an owner under Unowned.
 	PodOwner = "pod.dora.dev/owner"
 	// WorkloadOwner indexes Workloads by their owner (dora.dev/owner).
 	WorkloadOwner = "workload.dora.dev/owner"
 )
+
+// Unowned is PodOwner's key for the pods of unowned workloads that the credit controller
+// counts (they carry its finalizer). No Dora user has this name: a ':' cannot be in one.
+const Unowned = ":unowned"
 
 // Index is one field index: the kind it is on, its name, and what it holds for an object.
 type Index struct {
@@ -54,7 +60,7 @@ func All() []Index {
 			return []string{o.(*doradev1.Volume).Spec.Storage}
 		}},
 		{Object: &corev1.PersistentVolumeClaim{}, Field: ClaimSourceVolume, Extract: claimSourceVolume},
-		{Object: &corev1.Pod{}, Field: PodOwner, Extract: owner},
+		{Object: &corev1.Pod{}, Field: PodOwner, Extract: PodAccount},
 		{Object: &doradev1.Workload{}, Field: WorkloadOwner, Extract: owner},
 	}
 }
@@ -93,6 +99,18 @@ func claimSourceVolume(o client.Object) []string {
 }
 
 // owner is the object's dora.dev/owner, if it has one.
+// PodAccount is who a pod is charged to: its owner, Unowned for a counted pod without one
+// (it carries the credits finalizer), or nobody.
+func PodAccount(o client.Object) []string {
+	if user := o.GetAnnotations()[doradev1.AnnotationOwner]; user != "" {
+		return []string{user}
+	}
+	if slices.Contains(o.GetFinalizers(), doradev1.FinalizerCredits) {
+		return []string{Unowned}
+	}
+	return nil
+}
+
 func owner(o client.Object) []string {
 	if user := o.GetAnnotations()[doradev1.AnnotationOwner]; user != "" {
 		return []string{user}

@@ -60,6 +60,9 @@ type Options struct {
 	// Zone is this cluster's zone: an owned workload is held while its owner's UserCredit
 	// says the budget in this zone is spent. Empty: no workload is held.
 	Zone string
+	// Safe is safe mode: an owned workload does not start while its GPUs x price x run time
+	// is more than its owner has left this week.
+	Safe bool
 }
 
 // DefaultConcurrency is how many workloads are reconciled at once unless told otherwise.
@@ -74,9 +77,12 @@ type Reconciler struct {
 	concurrency  int
 	historyLimit int
 	zone         string
+	safe         bool
 	// writes holds when each workload's status was last written (namespace/name ->
 	// time.Time), forgotten when the workload is.
 	writes sync.Map
+	// held holds the workloads held for credits (namespace/name -> true), for the metric.
+	held sync.Map
 }
 
 // NewReconciler returns a Reconciler using the manager's (cached) client, an event
@@ -88,7 +94,7 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit, zone: opts.Zone}
+	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit, zone: opts.Zone, safe: opts.Safe}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
@@ -106,6 +112,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	if err := r.client.Get(ctx, req.NamespacedName, wl); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.writes.Delete(req.NamespacedName)
+			r.held.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -132,7 +139,8 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 		return ctrl.Result{}, err
 	}
 
-	held, err := r.creditHoldOf(ctx, wl)
+	// Safe mode judges a workload as it starts: none of its pods exist yet.
+	held, err := r.creditHoldOf(ctx, wl, len(pods) == 0 && !wl.Spec.Paused)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -472,6 +480,11 @@ func revisionName(workloadName, revision string) string {
 func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.WorkloadStatus, p plan, created int) {
 	wasHeld := meta.IsStatusConditionTrue(before.Conditions, doradev1.CreditsExhausted)
 	isHeld := meta.IsStatusConditionTrue(wl.Status.Conditions, doradev1.CreditsExhausted)
+	if key := client.ObjectKeyFromObject(wl); isHeld {
+		r.held.Store(key, true)
+	} else {
+		r.held.Delete(key)
+	}
 	switch {
 	case isHeld && !wasHeld:
 		r.recorder.Eventf(wl, nil, corev1.EventTypeWarning, EventCreditsExhausted, "Hold", "Held: %s", meta.FindStatusCondition(wl.Status.Conditions, doradev1.CreditsExhausted).Message)
@@ -525,7 +538,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Owns(&corev1.Service{}).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).
 		Watches(&doradev1.Volume{}, handler.EnqueueRequestsFromMapFunc(r.workloadsMounting)).
-		Watches(&doradev1.UserCredit{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfCreditOwner), builder.WithPredicates(exhaustedChanged(r.zone))).
+		Watches(&doradev1.UserCredit{}, handler.EnqueueRequestsFromMapFunc(r.workloadsOfCreditOwner), builder.WithPredicates(exhaustedChanged(r.zone, r.safe))).
 		Complete(r)
 }
 

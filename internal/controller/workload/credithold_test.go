@@ -6,9 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -138,6 +140,9 @@ func TestCreditHoldRemovesPodsUntilTheCreditsComeBack(t *testing.T) {
 	if got.Spec.Paused {
 		t.Error("spec.paused was written: a hold never touches it")
 	}
+	if n := testutil.ToFloat64(r.HeldMetric()); n != 1 {
+		t.Errorf("dora_workloads_held = %v while held, want 1", n)
+	}
 
 	// The user pauses and resumes: still held.
 	got.Spec.Paused = true
@@ -155,7 +160,73 @@ func TestCreditHoldRemovesPodsUntilTheCreditsComeBack(t *testing.T) {
 	if n := livePods(); n != 2 {
 		t.Errorf("released: %d pods, want 2", n)
 	}
+	if n := testutil.ToFloat64(r.HeldMetric()); n != 0 {
+		t.Errorf("dora_workloads_held = %v once released, want 0", n)
+	}
 	if cond := meta.FindStatusCondition(got.Status.Conditions, doradev1.CreditsExhausted); cond == nil || cond.Status != metav1.ConditionFalse {
 		t.Errorf("CreditsExhausted = %+v, want False", cond)
+	}
+}
+
+// Safe mode starts a workload only if its owner can pay for all of it: its GPUs x the
+// highest price of the models it may get x its maxRunTime (else the time to the reset),
+// against what is left now (the status's remaining less the burn since asOf).
+func TestSafeHold(t *testing.T) {
+	now := reset.Add(-10 * time.Hour)
+	asOf := metav1.NewTime(now.Add(-time.Hour))
+	uc := func(weekly, remaining, rate doradev1.Amount) *doradev1.UserCredit {
+		u := userCredit("z", false)
+		u.Status.Zones[0].Weekly, u.Status.Zones[0].Remaining, u.Status.Zones[0].BurnRatePerHour = weekly, remaining, rate
+		u.Status.Zones[0].AsOf = &asOf
+		return u
+	}
+	price := func(product string, perHour doradev1.Amount) doradev1.ResourceCredit {
+		return doradev1.ResourceCredit{ObjectMeta: metav1.ObjectMeta{Name: strings.ToLower(product)},
+			Spec: doradev1.ResourceCreditSpec{ProductName: product, Credit: doradev1.CreditPrice{Per: doradev1.CreditRate{Hour: perHour}}}}
+	}
+	prices := []doradev1.ResourceCredit{price("V100", "1"), price("A100", "3")}
+	gpuWorkload := func(models []string, maxRunTime string) *doradev1.Workload {
+		return testWorkload(2, func(wl *doradev1.Workload) {
+			wl.Annotations = map[string]string{doradev1.AnnotationOwner: "amedeo"}
+			count := intstr.FromInt32(2)
+			wl.Spec.Selectors.GPU = &doradev1.GPUSelector{ProductName: doradev1.StringOrList{Values: models}, Count: &count}
+			if maxRunTime != "" {
+				wl.Spec.Config = &doradev1.ContainerConfig{MaxRunTime: maxRunTime}
+			}
+		})
+	}
+	cases := []struct {
+		name    string
+		wl      *doradev1.Workload
+		uc      *doradev1.UserCredit
+		held    bool
+		message string
+	}{
+		{"4 V100s for 2 h cost 8: 8 left fits", gpuWorkload([]string{"V100"}, "2h"), uc("100", "8", "0"), false, ""},
+		{"4 V100s for 2 h cost 8: 7 left does not", gpuWorkload([]string{"V100"}, "2h"), uc("100", "7", "0"), true,
+			"4 GPUs at up to 1.00 credits per GPU-hour for 2h0m0s may cost 8.00 credits, more than the 7.00 amedeo has left"},
+		{"the burn since asOf counts: 10 left an hour ago at 4 an hour is 6", gpuWorkload([]string{"V100"}, "2h"), uc("100", "10", "4"), true, "more than the 6.00 amedeo"},
+		{"either model: the dearer one is assumed", gpuWorkload([]string{"V100", "A100"}, "1h"), uc("100", "11", "0"), true, "up to 3.00 credits per GPU-hour"},
+		{"All: the dearest price of all", gpuWorkload([]string{doradev1.All}, "1h"), uc("100", "12", "0"), false, ""},
+		{"no maxRunTime: until the reset, 10 h", gpuWorkload([]string{"V100"}, ""), uc("100", "39", "0"), true, "for 10h0m0s may cost 40.00"},
+		{"no budget in this zone: metered, never held", gpuWorkload([]string{"A100"}, ""), uc("", "", "0"), false, ""},
+		{"an unpriced model costs nothing", gpuWorkload([]string{"T4"}, ""), uc("100", "0", "0"), false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := safeHold(tc.wl, tc.uc, "z", prices, now)
+			if (h != nil) != tc.held {
+				t.Fatalf("held = %v, want %v (%+v)", h != nil, tc.held, h)
+			}
+			if h == nil {
+				return
+			}
+			var st doradev1.WorkloadStatus
+			setCreditCondition(&st, h, 1)
+			c := meta.FindStatusCondition(st.Conditions, doradev1.CreditsExhausted)
+			if c.Reason != doradev1.ReasonWouldExceedBudget || !strings.Contains(c.Message, tc.message) || !strings.Contains(c.Message, "2026-12-06T00:00:00Z") {
+				t.Errorf("condition %s %q, want %s containing %q and the reset", c.Reason, c.Message, doradev1.ReasonWouldExceedBudget, tc.message)
+			}
+		})
 	}
 }

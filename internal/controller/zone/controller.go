@@ -44,6 +44,7 @@ func NewReconciler(c client.Client, zone string, clk clock.PassiveClock) *Reconc
 
 // +kubebuilder:rbac:groups=dora.dev,resources=zones,verbs=get;list;watch;create
 // +kubebuilder:rbac:groups=dora.dev,resources=zones/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=dora.dev,resources=resourcecredits,verbs=get;list;watch
 
 // Reconcile creates the Zone if it is missing and writes its status when it changed, at
 // most every few seconds.
@@ -69,7 +70,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	if err := r.client.List(ctx, workloads); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing workloads: %w", err)
 	}
-	next := summarize(nodes.Items, workloads.Items)
+	rcs := &doradev1.ResourceCreditList{}
+	if err := r.client.List(ctx, rcs); err != nil {
+		return ctrl.Result{}, fmt.Errorf("listing ResourceCredits: %w", err)
+	}
+	next := summarize(nodes.Items, workloads.Items, rcs.Items)
+	// status.unowned is the credit controller's.
+	next.Unowned = z.Status.Unowned
 	next.ObservedGeneration = z.Generation
 	for i := range next.Conditions {
 		next.Conditions[i].ObservedGeneration = z.Generation
@@ -106,5 +113,6 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&doradev1.Zone{}, builder.WithPredicates(onlyOurs, predicate.GenerationChangedPredicate{})).
 		Watches(&doradev1.Node{}, toZone).
 		Watches(&doradev1.Workload{}, toZone).
+		Watches(&doradev1.ResourceCredit{}, toZone).
 		Complete(r)
 }

@@ -23,7 +23,9 @@ func TestZoneStatusIsWrittenAtMostEveryBatch(t *testing.T) {
 	clk := clocktesting.NewFakeClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	var patches atomic.Int32
 	c := testclient.NewBuilder().WithObjects(
-		&doradev1.Zone{ObjectMeta: metav1.ObjectMeta{Name: "dc-1"}},
+		&doradev1.Zone{ObjectMeta: metav1.ObjectMeta{Name: "dc-1"},
+			// The credit controller's part of the status, which this controller keeps.
+			Status: doradev1.ZoneStatus{Unowned: &doradev1.ZoneCredits{Zone: "dc-1", Used: "4"}}},
 		&doradev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gpu-1"}},
 	).WithInterceptorFuncs(interceptor.Funcs{
 		SubResourcePatch: func(ctx context.Context, c client.Client, sub string, obj client.Object, patch client.Patch, opts ...client.SubResourcePatchOption) error {
@@ -66,5 +68,12 @@ func TestZoneStatusIsWrittenAtMostEveryBatch(t *testing.T) {
 	clk.Step(3 * time.Second)
 	if res := reconcile(); res.RequeueAfter != 0 || patches.Load() != 2 || nodes() != 2 {
 		t.Fatalf("the batch over: requeue %v, %d patches, %d nodes; want a write of 2 nodes", res.RequeueAfter, patches.Load(), nodes())
+	}
+	z := &doradev1.Zone{}
+	if err := c.Get(ctx, client.ObjectKey{Name: "dc-1"}, z); err != nil {
+		t.Fatal(err)
+	}
+	if z.Status.Unowned == nil || z.Status.Unowned.Used != "4" {
+		t.Errorf("status.unowned = %+v after the zone's writes, want the credit controller's, kept", z.Status.Unowned)
 	}
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
@@ -24,6 +25,7 @@ func TestSummarize(t *testing.T) {
 	got := summarize(
 		[]doradev1.Node{node("Tesla V100-SXM2-16GB", "Tesla V100-SXM2-16GB"), node("Quadro RTX 6000", "Tesla V100-SXM2-16GB"), node()},
 		[]doradev1.Workload{wl(doradev1.WorkloadPhaseRunning), wl(doradev1.WorkloadPhaseRunning), wl(doradev1.WorkloadPhaseQueued), wl("")},
+		[]doradev1.ResourceCredit{{Spec: doradev1.ResourceCreditSpec{ProductName: "Tesla V100-SXM2-16GB"}}},
 	)
 	want := doradev1.ZoneStatus{
 		Nodes: 3,
@@ -36,10 +38,19 @@ func TestSummarize(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmpopts.IgnoreFields(doradev1.ZoneStatus{}, "Conditions")); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	if len(got.Conditions) != 1 || got.Conditions[0].Status != metav1.ConditionTrue {
-		t.Errorf("conditions = %+v", got.Conditions)
+	if c := meta.FindStatusCondition(got.Conditions, doradev1.ConditionReady); c == nil || c.Status != metav1.ConditionTrue {
+		t.Errorf("Ready = %+v, want True", c)
 	}
-	if empty := summarize(nil, nil); empty.Nodes != 0 || empty.GPUs != nil || empty.Workloads != nil {
+	// The Quadro has no price: the admin is told before anybody is charged 0 for it.
+	if c := meta.FindStatusCondition(got.Conditions, doradev1.Unpriced); c == nil || c.Status != metav1.ConditionTrue ||
+		c.Message != `no ResourceCredit prices "Quadro RTX 6000" (1 GPUs): time on them is charged 0; create a ResourceCredit with that product_name` {
+		t.Errorf("Unpriced = %+v, want True naming the Quadro", c)
+	}
+	empty := summarize(nil, nil, nil)
+	if empty.Nodes != 0 || empty.GPUs != nil || empty.Workloads != nil {
 		t.Errorf("empty zone = %+v", empty)
+	}
+	if c := meta.FindStatusCondition(empty.Conditions, doradev1.Unpriced); c == nil || c.Status != metav1.ConditionFalse {
+		t.Errorf("Unpriced of a zone without GPUs = %+v, want False", c)
 	}
 }
