@@ -5,6 +5,7 @@ package main
 import (
 	"flag"
 	"os"
+	"strings"
 	// The credits' week resets in an IANA time zone, which the image may not have.
 	_ "time/tzdata"
 
@@ -27,6 +28,9 @@ func main() {
 		resetDay        string
 		resetTime       string
 		resetZone       string
+		// The self-managed webhook certificate.
+		certSecret, webhookService         string
+		mutatingConfigs, validatingConfigs string
 	)
 	// --kubeconfig is registered by controller-runtime; without it the in-cluster config or
 	// $KUBECONFIG is used.
@@ -41,8 +45,12 @@ func main() {
 	flag.StringVar(&opts.AgentNamespace, "agent-namespace", manager.DefaultAgentNamespace, "Namespace where the node agents keep their leases.")
 	flag.IntVar(&webhookPort, "webhook-port", 9443, "Port of the admission webhook server.")
 	flag.StringVar(&webhookHost, "webhook-host", "", "Address the webhook server listens on (default: all).")
-	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook server (default: controller-runtime's).")
+	flag.StringVar(&webhookCertDir, "webhook-cert-dir", "", "Directory with tls.crt and tls.key for the webhook server (default: controller-runtime's); with --webhook-cert-secret, where that Secret is mounted.")
 	flag.BoolVar(&disableWebhooks, "disable-webhooks", false, "Run without admission webhooks (their configuration must not be installed then).")
+	flag.StringVar(&certSecret, "webhook-cert-secret", "", "Make and rotate the webhook certificate in this Secret of --namespace (it must exist; mount it at --webhook-cert-dir) and inject its CA into the webhook configurations; empty: the certificate is given (cert-manager, an existing Secret).")
+	flag.StringVar(&webhookService, "webhook-service", "dora-webhook-service", "Name of the webhook Service: the self-managed certificate is for <name>.<namespace>.svc.")
+	flag.StringVar(&mutatingConfigs, "webhook-mutating-configurations", "dora-mutating-webhook-configuration", "Comma-separated MutatingWebhookConfigurations whose caBundle the manager keeps (with --webhook-cert-secret).")
+	flag.StringVar(&validatingConfigs, "webhook-validating-configurations", "dora-validating-webhook-configuration", "Comma-separated ValidatingWebhookConfigurations whose caBundle the manager keeps (with --webhook-cert-secret).")
 	var qps float64
 	var burst int
 	flag.Float64Var(&qps, "kube-api-qps", 100, "Requests per second the manager may send to the API server.")
@@ -69,6 +77,10 @@ func main() {
 
 	if !disableWebhooks {
 		opts.Webhook = &webhook.Options{Host: webhookHost, Port: webhookPort, CertDir: webhookCertDir}
+		if certSecret != "" {
+			opts.WebhookCerts = &manager.WebhookCerts{Secret: certSecret, Service: webhookService,
+				MutatingConfigurations: names(mutatingConfigs), ValidatingConfigurations: names(validatingConfigs)}
+		}
 	}
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
@@ -90,6 +102,17 @@ func main() {
 }
 
 // envOr is the environment variable key, or def when it is unset or empty.
+// names splits a comma-separated list, dropping empty items.
+func names(list string) []string {
+	var out []string
+	for _, n := range strings.Split(list, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v

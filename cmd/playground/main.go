@@ -23,6 +23,9 @@ import (
 // agentNamespace holds the agents' Leases, as the DaemonSet's namespace does in a cluster.
 const agentNamespace = "dora-system"
 
+// seedUser is the seed document's user, whose workloads the samples are.
+var seedUser = "amedeo.setti"
+
 func main() {
 	var (
 		binDir        string
@@ -36,6 +39,7 @@ func main() {
 	flag.StringVar(&samplesDir, "samples", "config/samples", "Directory of objects to apply once the cluster is up; empty applies none.")
 	flag.StringVar(&zone, "zone", "dc-rov-01", "Dora zone the manager runs as.")
 	flag.StringVar(&nodePortRange, "node-port-range", "20000-32767", "NodePort range of the API server; Dora's examples use 25000.")
+	flag.StringVar(&seedUser, "samples-as", seedUser, "Kubernetes user the sample Workloads are applied as (impersonated), so that they are owned and charged.")
 	flag.Parse()
 
 	if err := run(binDir, workDir, samplesDir, zone, nodePortRange); err != nil {
@@ -83,11 +87,17 @@ func run(binDir, workDir, samplesDir, zone, nodePortRange string) error {
 	}
 
 	if samplesDir != "" {
-		applied, err := simcluster.ApplyDir(ctx, env.Client, samplesDir)
+		// The seed user's workloads are applied as that user, so that they are theirs and
+		// charged to their credits, as a researcher's kubectl apply would make them.
+		user, err := env.As(seedUser)
+		if err != nil {
+			return err
+		}
+		applied, err := simcluster.ApplyDirAs(ctx, env.Client, user, samplesDir)
 		if err != nil {
 			return fmt.Errorf("applying %s: %w", samplesDir, err)
 		}
-		fmt.Printf("Applied %d sample objects from %s.\n", len(applied), samplesDir)
+		fmt.Printf("Applied %d sample objects from %s (the workloads as %s).\n", len(applied), samplesDir, seedUser)
 		if err := applyClone(ctx, env, filepath.Join(samplesDir, "clone")); err != nil {
 			return err
 		}
@@ -105,6 +115,10 @@ Try:
     kubectl get nodes.dora.dev -o wide
     kubectl get dora -A
     kubectl get workloads -A
+    kubectl get resourcecredits,usercredits
+    kubectl get usercredit amedeo.setti -o yaml
+    kubectl --as amedeo.setti get workloads -n amedeo-setti
+    kubectl --as amedeo.setti get workloads -n default
     kubectl get workspaces,namespaces
     kubectl get storages,volumes -A -o wide
     kubectl get pv,pvc -A

@@ -83,6 +83,10 @@ type Options struct {
 	AgentNamespace string
 	// Webhook configures the admission webhook server; nil disables the webhooks.
 	Webhook *webhook.Options
+	// WebhookCerts, when set, has the manager make and rotate the webhook server's
+	// certificate itself, in Webhook.CertDir; nil: the certificate is given (cert-manager, a
+	// Secret, a test's).
+	WebhookCerts *WebhookCerts
 	// WorkloadConcurrency is how many workloads are reconciled at once (default 16).
 	WorkloadConcurrency int
 	// HelperImage runs the Jobs that create, copy and remove volume directories (default
@@ -228,12 +232,31 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 	if opts.Webhook != nil {
 		// The workspace check reads the source of a clone uncached: a workspace applied just
 		// before its clone must be found.
-		dorawebhook.Register(mgr.GetWebhookServer(), dorawebhook.Options{
-			Zone: opts.Zone, Reader: mgr.GetAPIReader(), Cache: mgr.GetClient(), UsernamePrefix: opts.UsernamePrefix,
-			Authorizer: authz.SubjectAccessReviewer{Client: mgr.GetClient()},
-		})
-		if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
-			return nil, err
+		register := func() {
+			dorawebhook.Register(mgr.GetWebhookServer(), dorawebhook.Options{
+				Zone: opts.Zone, Reader: mgr.GetAPIReader(), Cache: mgr.GetClient(), UsernamePrefix: opts.UsernamePrefix,
+				Authorizer: authz.SubjectAccessReviewer{Client: mgr.GetClient()},
+			})
+		}
+		if opts.WebhookCerts == nil {
+			register()
+			if err := mgr.AddReadyzCheck("webhook", mgr.GetWebhookServer().StartedChecker()); err != nil {
+				return nil, err
+			}
+		} else {
+			// The server starts only once the certificate is there: asking for it earlier
+			// would start it without one.
+			ready, err := addCertRotator(mgr, opts.Namespace, opts.Webhook.CertDir, *opts.WebhookCerts)
+			if err != nil {
+				return nil, err
+			}
+			deferred := &deferredWebhooks{mgr: mgr, ready: ready, register: register}
+			if err := mgr.Add(deferred); err != nil {
+				return nil, err
+			}
+			if err := mgr.AddReadyzCheck("webhook", deferred.checker()); err != nil {
+				return nil, err
+			}
 		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -26,6 +27,14 @@ import (
 // objects first; namespaced ones are applied once their namespace exists (a Workspace's
 // namespace is made by the manager). It returns the objects it applied.
 func ApplyDir(ctx context.Context, c client.Client, dir string) ([]*unstructured.Unstructured, error) {
+	return ApplyDirAs(ctx, c, nil, dir)
+}
+
+// ApplyDirAs is ApplyDir with the Workloads applied by user instead (nil: by c), as a
+// researcher would apply them: the owner webhook makes the workloads theirs, so they are
+// charged to them. While the user's permissions are still being made (the manager binds a
+// new User's roles) a refusal is tried again, for up to a minute.
+func ApplyDirAs(ctx context.Context, c, user client.Client, dir string) ([]*unstructured.Unstructured, error) {
 	objects, err := readDir(dir)
 	if err != nil {
 		return nil, err
@@ -40,15 +49,40 @@ func ApplyDir(ctx context.Context, c client.Client, dir string) ([]*unstructured
 				return applied, err
 			}
 		}
-		// Some objects (a Dora Node) may already exist, made by the manager: apply, do not
-		// create, so that the sample's fields win.
-		err := c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj), client.FieldOwner("dora-samples"), client.ForceOwnership)
-		if err != nil {
+		by := c
+		if user != nil && obj.GetKind() == "Workload" {
+			by = user
+		}
+		if err := applyOne(ctx, by, obj, by != c); err != nil {
 			return applied, fmt.Errorf("applying %s %s: %w", obj.GetKind(), client.ObjectKeyFromObject(obj), err)
 		}
 		applied = append(applied, obj)
 	}
 	return applied, nil
+}
+
+// applyOne applies obj, server-side, trying a refusal again for a minute when retry is set.
+func applyOne(ctx context.Context, c client.Client, obj *unstructured.Unstructured, retry bool) error {
+	// Some objects (a Dora Node) may already exist, made by the manager: apply, do not
+	// create, so that the sample's fields win.
+	apply := func(ctx context.Context) error {
+		return c.Apply(ctx, client.ApplyConfigurationFromUnstructured(obj.DeepCopy()), client.FieldOwner("dora-samples"), client.ForceOwnership)
+	}
+	if !retry {
+		return apply(ctx)
+	}
+	var last error
+	err := wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		last = apply(ctx)
+		if apierrors.IsForbidden(last) {
+			return false, nil
+		}
+		return true, last
+	})
+	if last != nil {
+		return last
+	}
+	return err
 }
 
 func readDir(dir string) ([]*unstructured.Unstructured, error) {

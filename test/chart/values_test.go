@@ -100,8 +100,53 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 			},
 		},
 		{
-			name: "cert-manager, the default, issues the serving certificate and injects its CA into both webhook configurations",
+			name: "the manager's own certificate, the default: an empty Secret it fills, its flags, no cert-manager, no caBundle in the templates",
 			set:  []string{"zone=test"},
+			check: func(t *testing.T, r rendering) {
+				if len(ofKind(r.objects, "Certificate"))+len(ofKind(r.objects, "Issuer")) != 0 {
+					t.Error("cert-manager objects rendered without certManager.enabled")
+				}
+				secret := find(r.objects, "Secret", "dora-webhook-server-cert")
+				if secret == nil {
+					t.Fatal("no Secret dora-webhook-server-cert for the manager to fill")
+				}
+				if get(secret, "data") != nil || get(secret, "stringData") != nil {
+					t.Error("the Secret has data in the chart: an upgrade would overwrite the manager's certificate")
+				}
+				if got := webhookSecretOf(t, r); got != "dora-webhook-server-cert" {
+					t.Errorf("the manager mounts Secret %q, want the one it fills", got)
+				}
+				args := containerArgs(find(r.objects, "Deployment", managerName))
+				for _, want := range []string{
+					"--webhook-cert-secret=dora-webhook-server-cert", "--webhook-service=" + webhookService,
+					"--webhook-mutating-configurations=dora-mutating-webhook-configuration",
+					"--webhook-validating-configurations=dora-validating-webhook-configuration",
+				} {
+					if !hasArg(args, want) {
+						t.Errorf("manager args %v lack %s", args, want)
+					}
+				}
+				for kind, flag := range map[string]string{"MutatingWebhookConfiguration": "--webhook-mutating-configurations=", "ValidatingWebhookConfiguration": "--webhook-validating-configurations="} {
+					for _, cfg := range ofKind(r.objects, kind) {
+						if _, ok := cfg.annotations()["cert-manager.io/inject-ca-from"]; ok {
+							t.Errorf("%s asks cert-manager for its CA", cfg.name())
+						}
+						// The name the manager is told must be the configuration's.
+						if !hasArg(args, flag+cfg.name()) {
+							t.Errorf("manager args %v do not name %s %s", args, kind, cfg.name())
+						}
+						for _, w := range webhooksOf(cfg) {
+							if got := str(w, "clientConfig", "caBundle"); got != "" {
+								t.Errorf("%s %s: caBundle %q rendered: the manager injects it", kind, str(w, "name"), got)
+							}
+						}
+					}
+				}
+			},
+		},
+		{
+			name: "cert-manager issues the serving certificate and injects its CA into both webhook configurations",
+			set:  []string{"zone=test", "certManager.enabled=true"},
 			check: func(t *testing.T, r rendering) {
 				if find(r.objects, "Issuer", "dora-selfsigned-issuer") == nil {
 					t.Error("no self-signed Issuer")
@@ -127,11 +172,17 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 				if got := webhookSecretOf(t, r); got != "dora-webhook-server-cert" {
 					t.Errorf("the manager mounts Secret %q, want the Certificate's", got)
 				}
+				if find(r.objects, "Secret", "dora-webhook-server-cert") != nil {
+					t.Error("the chart renders the Secret cert-manager owns")
+				}
+				if hasArg(containerArgs(find(r.objects, "Deployment", managerName)), "--webhook-cert-secret=") {
+					t.Error("the manager is told to make a certificate cert-manager makes")
+				}
 			},
 		},
 		{
 			name: "cert-manager with an issuerRef uses that issuer and makes none",
-			set:  []string{"zone=test", "certManager.issuerRef.kind=ClusterIssuer", "certManager.issuerRef.name=corp-ca"},
+			set:  []string{"zone=test", "certManager.enabled=true", "certManager.issuerRef.kind=ClusterIssuer", "certManager.issuerRef.name=corp-ca"},
 			check: func(t *testing.T, r rendering) {
 				if len(ofKind(r.objects, "Issuer")) != 0 {
 					t.Error("an Issuer was made though issuerRef names one")
@@ -148,6 +199,9 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 			check: func(t *testing.T, r rendering) {
 				if len(ofKind(r.objects, "Certificate"))+len(ofKind(r.objects, "Issuer")) != 0 {
 					t.Error("cert-manager objects rendered with cert-manager off")
+				}
+				if len(ofKind(r.objects, "Secret")) != 0 || hasArg(containerArgs(find(r.objects, "Deployment", managerName)), "--webhook-cert-secret=") {
+					t.Error("the manager is told to make a certificate for an existing Secret")
 				}
 				if got := webhookSecretOf(t, r); got != "my-cert" {
 					t.Errorf("the manager mounts Secret %q, want my-cert", got)
@@ -170,11 +224,6 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 			name:    "an existing Secret without its CA fails and says which value to set",
 			set:     []string{"zone=test", "certManager.enabled=false", "webhook.certSecret=my-cert"},
 			wantErr: "webhook.caBundle",
-		},
-		{
-			name:    "neither cert-manager nor an existing Secret fails and names both options",
-			set:     []string{"zone=test", "certManager.enabled=false"},
-			wantErr: "set certManager.enabled=true",
 		},
 		{
 			name: "agent.enabled=false renders no agent, no agent RBAC and no agent policy",

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
@@ -127,6 +128,14 @@ func (e *Env) StartManager() error {
 		return errors.Join(fmt.Errorf("the webhook server did not listen on %s: %w", addr, err), e.StopManager())
 	}
 	return nil
+}
+
+// As is a client of the cluster acting as the Kubernetes user name (impersonated by the
+// admin), an authenticated user with no other group, as a researcher's kubeconfig would be.
+func (e *Env) As(name string) (client.Client, error) {
+	cfg := rest.CopyConfig(e.Cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: name, Groups: []string{"system:authenticated"}}
+	return client.New(cfg, client.Options{Scheme: manager.Scheme()})
 }
 
 // freePort is a TCP port nothing listens on now.

@@ -58,16 +58,30 @@ system:serviceaccount:{{ .Release.Namespace }}:{{ include "dora.manager.serviceA
 system:serviceaccount:{{ .Release.Namespace }}:{{ include "dora.agent.name" . }}
 {{- end -}}
 
+{{/*
+How the webhook serving certificate is made: "secret" (webhook.certSecret, an existing
+Secret), "certManager" (certManager.enabled) or "self" (the default: the manager makes and
+rotates it in a Secret the chart creates empty, and injects its CA).
+*/}}
+{{- define "dora.webhook.certMode" -}}
+{{- if .Values.webhook.certSecret -}}secret
+{{- else if .Values.certManager.enabled -}}certManager
+{{- else -}}self
+{{- end -}}
+{{- end -}}
+
 {{/* The Secret with the webhook server's tls.crt and tls.key. */}}
 {{- define "dora.webhook.secret" -}}
 {{- if .Values.webhook.certSecret -}}
 {{- .Values.webhook.certSecret -}}
-{{- else if .Values.certManager.enabled -}}
-{{- include "dora.fullname" . }}-webhook-server-cert
 {{- else -}}
-{{- fail "webhook certificates: set certManager.enabled=true (cert-manager issues the certificate and injects its CA), or webhook.certSecret to an existing Secret with tls.crt and tls.key for <fullname>-webhook-service.<namespace>.svc and webhook.caBundle to its base64 CA" -}}
+{{- include "dora.fullname" . }}-webhook-server-cert
 {{- end -}}
 {{- end -}}
+
+{{/* The names of the webhook configurations. */}}
+{{- define "dora.webhook.mutating" -}}{{ include "dora.fullname" . }}-mutating-webhook-configuration{{- end -}}
+{{- define "dora.webhook.validating" -}}{{ include "dora.fullname" . }}-validating-webhook-configuration{{- end -}}
 
 {{/* The CA annotation or caBundle of the webhook configurations. */}}
 {{- define "dora.webhook.annotations" -}}
