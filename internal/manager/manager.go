@@ -216,7 +216,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 			week = credits.DefaultWeek()
 		}
 		creditMetrics := creditscontroller.NewCollector(opts.Zone, week, clock.RealClock{})
-		doraMetrics = append(doraMetrics, creditMetrics)
+		doraMetrics = append(doraMetrics, creditMetrics, zone.NewCollector(opts.Zone, mgr.GetClient()))
 		controllers = append(controllers,
 			controller{"zone", zone.NewReconciler(mgr.GetClient(), opts.Zone, clock.RealClock{})},
 			controller{"credits", creditscontroller.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-credits"), clock.RealClock{},

@@ -148,11 +148,17 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 
 	wasExhausted := old.Exhausted
 	wasUnpriced := hasTrue(uc.Status.Conditions, doradev1.Unpriced)
-	written, err := statuspatch.Update(ctx, r.client, uc, func() {
+	// Locked: the ledger is carried from the status read, and a cache behind this
+	// controller's last write must not drop a pod that write closed (and let go).
+	written, err := statuspatch.UpdateLocked(ctx, r.client, uc, func() {
 		setZone(uc, a.status)
 		setConditions(&uc.Status.Conditions, a.week, a.forecast, uc.Generation)
 		uc.Status.ObservedGeneration = uc.Generation
 	})
+	if apierrors.IsConflict(err) {
+		// The UserCredit's next event brings the fresh ledger.
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -181,6 +187,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // of unowned workloads may be thousands (a sweep an administrator submits), and nobody is
 // held by their numbers. Their pods wait for the write that closes them.
 const unownedBatch = 5 * time.Second
+
+// conflictRetry is when a ledger write refused for a stale read is tried again, if no event
+// of the fresh object comes first.
+const conflictRetry = time.Second
 
 // reconcileUnowned counts the pods of workloads without an owner into the Zone's
 // status.unowned, as a user's would be but with no budget, at most every unownedBatch.
@@ -211,7 +221,10 @@ func (r *Reconciler) reconcileUnowned(ctx context.Context) (ctrl.Result, error) 
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 	}
-	written, err := statuspatch.Update(ctx, r.client, z, func() { z.Status.Unowned = &a.status })
+	written, err := statuspatch.UpdateLocked(ctx, r.client, z, func() { z.Status.Unowned = &a.status })
+	if apierrors.IsConflict(err) {
+		return ctrl.Result{RequeueAfter: conflictRetry}, nil
+	}
 	if err != nil {
 		return ctrl.Result{}, err
 	}

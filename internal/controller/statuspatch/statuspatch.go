@@ -44,3 +44,30 @@ func Update[T client.Object](ctx context.Context, c client.Client, obj T, change
 	change()
 	return Write(ctx, c, original, obj)
 }
+
+// UpdateLocked is Update for a status that is not computed whole from what exists but
+// carries what was seen before (a ledger of closed pods): the patch holds obj's
+// resourceVersion, so a write from a cache a moment behind the last one fails with a
+// Conflict instead of dropping what that write added. Nothing is sent when nothing changed.
+func UpdateLocked[T client.Object](ctx context.Context, c client.Client, obj T, change func()) (bool, error) {
+	original, ok := obj.DeepCopyObject().(T)
+	if !ok {
+		return false, fmt.Errorf("copying %s: DeepCopyObject returned another type", obj.GetName())
+	}
+	change()
+	patch := client.MergeFromWithOptions(original, client.MergeFromWithOptimisticLock{})
+	unlocked, err := client.MergeFrom(original).Data(obj)
+	if err != nil {
+		return false, fmt.Errorf("computing the status patch of %s: %w", obj.GetName(), err)
+	}
+	if string(unlocked) == "{}" {
+		return false, nil
+	}
+	if err := c.Status().Patch(ctx, obj, patch); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("writing the status of %s: %w", obj.GetName(), err)
+	}
+	return true, nil
+}

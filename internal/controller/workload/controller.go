@@ -205,6 +205,7 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 			return ctrl.Result{}, err
 		}
 		r.writes.Store(client.ObjectKeyFromObject(wl), now)
+		observeStart(wl, before, now)
 		r.emitEvents(wl, before, p, len(created))
 	case wait > 0:
 		// Pods on their way: their next event, or this, brings the status up to date.

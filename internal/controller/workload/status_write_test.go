@@ -47,3 +47,21 @@ func TestStatusWriteDecision(t *testing.T) {
 		})
 	}
 }
+
+// A resumed or released workload waits from the moment it was let go, not from its
+// creation.
+func TestStartedWaiting(t *testing.T) {
+	created := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	resumed := created.Add(time.Hour)
+	wl := &doradev1.Workload{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(created)}}
+	if got := startedWaiting(wl); !got.Equal(created) {
+		t.Errorf("a new workload waits from %s, want its creation %s", got, created)
+	}
+	wl.Status.Conditions = []metav1.Condition{
+		{Type: doradev1.WorkloadPaused, Status: metav1.ConditionFalse, LastTransitionTime: metav1.NewTime(resumed)},
+		{Type: doradev1.CreditsExhausted, Status: metav1.ConditionTrue, LastTransitionTime: metav1.NewTime(resumed.Add(time.Hour))},
+	}
+	if got := startedWaiting(wl); !got.Equal(resumed) {
+		t.Errorf("a resumed workload (still held) waits from %s, want the resume %s", got, resumed)
+	}
+}
