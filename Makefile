@@ -69,11 +69,11 @@ build: ## Build the manager, the node agent and the playground into bin/.
 
 .PHONY: test
 test: tools verify lint unit integration e2e ## Run every test: unit, envtest integration, simulated-cluster e2e.
-test: helm-lint chart-test
+test: helm-lint chart-test install-test
 
 .PHONY: unit
-unit: ## Unit tests of the pure packages (no cluster).
-	$(GO) test $(GO_TEST_FLAGS) ./api/... ./internal/...
+unit: ## Unit tests of the pure packages (no cluster), kstatus and the Argo CD health checks.
+	$(GO) test $(GO_TEST_FLAGS) ./api/... ./internal/... ./test/gitops/...
 
 .PHONY: integration
 integration: tools ## Tests against a real kube-apiserver and etcd (envtest).
@@ -90,6 +90,10 @@ helm-lint: $(BIN)/helm ## Lint the Helm chart (charts/dora-operator) strictly.
 .PHONY: chart-test
 chart-test: ## Render the Helm chart under value tables and check it against config/ (test/chart).
 	cd test/chart && $(GO) test $(GO_TEST_FLAGS) ./...
+
+.PHONY: install-test
+install-test: tools $(BIN)/helm ## Install the Helm chart into the simulated cluster and run the manager and agents as its service accounts (test/install).
+	$(GO) test $(GO_TEST_FLAGS) -timeout 20m ./test/install/...
 
 .PHONY: bench
 bench: tools build ## Measure the manager on the simulated cluster (about 5 minutes); prints a table.

@@ -33,7 +33,8 @@ const (
 	ReasonReplicasNotReady = "ReplicasNotReady"
 	// ReasonScaledToZero (Ready=True): replica.count is 0.
 	ReasonScaledToZero = "ScaledToZero"
-	// ReasonPaused (Ready, Paused): spec.paused holds the workload with no pods.
+	// ReasonPaused (Ready True, Paused True): spec.paused holds the workload with no pods, as
+	// asked: nothing is left to do.
 	ReasonPaused = "Paused"
 	// ReasonResumed (Paused=False): the workload runs again.
 	ReasonResumed = "Resumed"
@@ -398,7 +399,8 @@ type PortSpec struct {
 
 // WorkloadStatus is what the manager observed of a Workload.
 type WorkloadStatus struct {
-	// conditions are Ready, Progressing, Paused and Queued.
+	// conditions are Ready, Progressing, Paused, Queued, CreditsExhausted, and kstatus's
+	// Reconciling and Stalled (True only while they apply).
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16

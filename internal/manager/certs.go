@@ -36,7 +36,9 @@ type WebhookCerts struct {
 // The manager's permissions for its own certificate: the Secret in its namespace, and the
 // caBundle of its webhook configurations.
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;update,namespace=system
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;list;watch;update
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=mutatingwebhookconfigurations;validatingwebhookconfigurations,verbs=get;list;watch
+// (Writing the caBundle is granted on its own configurations only, by name:
+// config/rbac/webhook_cert_role.yaml.)
 
 // addCertRotator adds the certificate rotator to mgr and returns a channel closed once the
 // certificate is in certDir and its CA in every configuration, when the webhooks may be

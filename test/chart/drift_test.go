@@ -84,6 +84,7 @@ func TestChartRBACRulesEqualConfigRBAC(t *testing.T) {
 		{"Role", "manager-role", "dora-manager"},
 		{"Role", "leader-election", "dora-leader-election"},
 		{"ClusterRole", "metrics-reader", "dora-metrics-reader"},
+		{"ClusterRole", "webhook-cert", "dora-webhook-cert"},
 		{"ClusterRole", "node-agent", "dora-node-agent"},
 		{"Role", "node-agent-lease", "dora-node-agent-lease"},
 	}

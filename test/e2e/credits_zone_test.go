@@ -86,6 +86,20 @@ func TestTheZoneNamesUnpricedModelsAndCountsUnownedTime(t *testing.T) {
 
 	pods := workloadPods(g, wl)
 	g.Expect(pods).To(HaveLen(1))
+	g.Expect(pods[0].Status.ContainerStatuses).NotTo(BeEmpty())
+	g.Expect(pods[0].Status.ContainerStatuses[0].State.Running).NotTo(BeNil())
+	started := pods[0].Status.ContainerStatuses[0].State.Running.StartedAt.Time
+	// A pod is charged in whole seconds: let it run a few.
+	g.Eventually(func() time.Duration { return time.Since(started) }).WithTimeout(10*time.Second).
+		Should(BeNumerically(">", 3*time.Second), "the pod runs for some seconds before it goes")
+	t.Cleanup(func() {
+		if t.Failed() {
+			z := &doradev1.Zone{}
+			_ = k8sClient.Get(ctx, client.ObjectKey{Name: zoneName}, z)
+			t.Logf("Zone status.unowned: %+v", z.Status.Unowned)
+			t.Logf("the pod when it ran: %+v", pods[0].Status.ContainerStatuses)
+		}
+	})
 	uid := string(pods[0].UID)
 	g.Expect(k8sClient.Delete(ctx, wl)).To(Succeed())
 	g.Eventually(func(g Gomega) {
@@ -98,7 +112,7 @@ func TestTheZoneNamesUnpricedModelsAndCountsUnownedTime(t *testing.T) {
 				seconds += e.GPUSeconds
 			}
 		}
-		g.Expect(seconds).To(BeNumerically(">", 0))
+		g.Expect(seconds).To(BeNumerically(">=", 2*3), "2 GPUs for at least 3 seconds")
 		g.Expect(u.Weekly).To(BeEmpty(), "nobody's budget")
 	}).WithTimeout(60*time.Second).Should(Succeed(), "the deleted pod is closed into status.unowned and let go")
 }

@@ -121,7 +121,9 @@ func TestPodsAQuotaRefusesAreReportedAndCreatedOnceItIsLifted(t *testing.T) {
 
 // The manager runs in these tests as its own service account with exactly config/rbac's
 // permissions (every other test proves they are enough); here, that they are no more:
-// no wildcard, no Secrets, Leases only of its own namespace and its own lease to write.
+// no wildcard, Secrets only of its own namespace (its webhook certificate), Leases only of
+// its own namespace and its own lease to write, and of the cluster's webhook configurations
+// only its own two to write (their CA).
 func TestTheManagerHoldsNoPermissionBeyondItsRole(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -159,11 +161,14 @@ func TestTheManagerHoldsNoPermissionBeyondItsRole(t *testing.T) {
 		{verb: "patch", group: "dora.dev", resource: "nodes"},
 		{verb: "create", group: "authentication.k8s.io", resource: "tokenreviews"},
 		{verb: "create", group: "authorization.k8s.io", resource: "subjectaccessreviews"},
+		{verb: "update", resource: "secrets", namespace: id.Namespace, name: "dora-webhook-server-cert"},
+		{verb: "update", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "dora-validating-webhook-configuration"},
+		{verb: "update", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "dora-mutating-webhook-configuration"},
 	} {
 		g.Expect(can(a)).To(BeTrue(), "the manager needs %+v", a)
 	}
 	for _, a := range []access{
-		{verb: "get", resource: "secrets", namespace: id.Namespace},
+		{verb: "get", resource: "secrets", namespace: "any-workspace"},
 		{verb: "list", resource: "secrets"},
 		{verb: "update", group: "coordination.k8s.io", resource: "leases", namespace: id.Namespace, name: "someone-elses"},
 		{verb: "create", group: "coordination.k8s.io", resource: "leases", namespace: "kube-node-lease"},
@@ -172,6 +177,9 @@ func TestTheManagerHoldsNoPermissionBeyondItsRole(t *testing.T) {
 		{verb: "impersonate", resource: "users"},
 		{verb: "update", group: "apiextensions.k8s.io", resource: "customresourcedefinitions"},
 		{verb: "update", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations"},
+		{verb: "update", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "someone-elses-policy"},
+		{verb: "update", group: "admissionregistration.k8s.io", resource: "mutatingwebhookconfigurations", name: "istio-sidecar-injector"},
+		{verb: "delete", group: "admissionregistration.k8s.io", resource: "validatingwebhookconfigurations", name: "dora-validating-webhook-configuration"},
 		{verb: "create", resource: "serviceaccounts/token", namespace: id.Namespace},
 		// Leases outside its namespace: the agents' heartbeats are read there only.
 		{verb: "list", group: "coordination.k8s.io", resource: "leases"},

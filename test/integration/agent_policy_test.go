@@ -113,6 +113,16 @@ func TestAgentMayChangeOnlyItsOwnNode(t *testing.T) {
 	err := agentA.Create(ctx, lease("vap-b"))
 	g.Expect(err).To(MatchError(ContainSubstring("may change only its own node")))
 
+	// A token bound to no node (not the DaemonSet pod's) may change no node at all.
+	unbound := rest.CopyConfig(testEnv.Cluster.Config)
+	unbound.Impersonate = rest.ImpersonationConfig{UserName: agentUser,
+		Groups: []string{"system:serviceaccounts", "system:serviceaccounts:dora-system", "system:authenticated"}}
+	nowhere, err := client.New(unbound, client.Options{Scheme: manager.Scheme()})
+	g.Expect(err).NotTo(HaveOccurred())
+	err = nowhere.Patch(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "vap-a"}},
+		client.RawPatch(types.MergePatchType, []byte(`{"metadata":{"labels":{"gpu.dora.dev/x":"1"}}}`)))
+	g.Expect(err).To(MatchError(ContainSubstring("its token names none")), "an agent token bound to no node is refused with the policy's message")
+
 	// RBAC keeps it away from everything else.
 	err = agentA.Delete(ctx, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "vap-a"}})
 	g.Expect(apierrors.IsForbidden(err)).To(BeTrue(), "deleting a node must be forbidden: %v", err)

@@ -87,7 +87,15 @@ func computeStatus(st *doradev1.Storage, overlap *doradev1.Storage, volumes []st
 	status.ObservedGeneration = st.Generation
 	status.Volumes = slices.Sorted(slices.Values(volumes))
 	status.VolumeCount = int32(len(volumes))
-	meta.SetStatusCondition(&status.Conditions, readyCondition(st, overlap, len(volumes)))
+	ready := readyCondition(st, overlap, len(volumes))
+	meta.SetStatusCondition(&status.Conditions, ready)
+	// An overlapping export stays until an administrator changes one of the two Storages:
+	// kstatus's Stalled says so. A Storage being deleted is Terminating to kstatus anyway.
+	if ready.Reason == doradev1.ReasonStorageOverlaps {
+		doradev1.SetStalled(&status.Conditions, st.Generation, ready.Reason, ready.Message)
+	} else {
+		doradev1.ClearKStatus(&status.Conditions)
+	}
 	return status
 }
 

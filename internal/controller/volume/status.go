@@ -121,7 +121,22 @@ func computeStatus(vol *doradev1.Volume, obs observation) doradev1.VolumeStatus 
 		ready.Message = fmt.Sprintf("claim %s is bound to %s:%s", vol.Name, obs.dir.Server, obs.dir.Path())
 	}
 	set(ready)
+	setKStatus(&st, ready, vol.Generation)
 	return st
+}
+
+// setKStatus sets kstatus's Stalled, with Ready's reason and message, while the volume
+// cannot be made without someone changing something: its Storage going, an overlapping
+// export, a directory that cannot be computed or made, a name someone else holds. A volume
+// waiting for its Storage to exist, its directory Job or its claim is only not Ready yet,
+// which kstatus reads as InProgress.
+func setKStatus(st *doradev1.VolumeStatus, ready metav1.Condition, generation int64) {
+	switch ready.Reason {
+	case doradev1.ReasonStorageDeleting, doradev1.ReasonDirectoryClash, doradev1.ReasonDirectoryFailed, doradev1.ReasonNameClash:
+		doradev1.SetStalled(&st.Conditions, generation, ready.Reason, ready.Message)
+	default:
+		doradev1.ClearKStatus(&st.Conditions)
+	}
 }
 
 // deletingStatus is the status of a volume on its way out: reason Deleting, or

@@ -120,6 +120,8 @@ func TestComputeStatus(t *testing.T) {
 		located  bool
 		ready    *wantCond
 		dirReady *wantCond
+		// stalled: kstatus's Stalled is True with Ready's reason and message.
+		stalled bool
 	}{
 		{
 			name: "storage missing: the user is told to create it",
@@ -128,20 +130,23 @@ func TestComputeStatus(t *testing.T) {
 				msgHas: []string{"Storage " + testStorage + " does not exist", "create it"}},
 		},
 		{
-			name: "storage deleting",
-			obs:  observation{storageDeleting: true},
+			name:    "storage deleting",
+			stalled: true,
+			obs:     observation{storageDeleting: true},
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonStorageDeleting,
 				msgHas: []string{"Storage " + testStorage, "being deleted"}},
 		},
 		{
-			name: "export overlaps an older storage: the other storage is named",
-			obs:  observation{overlap: overlap},
+			name:    "export overlaps an older storage: the other storage is named",
+			stalled: true,
+			obs:     observation{overlap: overlap},
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryClash,
 				msgHas: []string{"nfs-old", testServer + ":/export", testStorage}},
 		},
 		{
-			name: "no directory can be computed",
-			obs:  observation{invalid: `spec.subpath "/x" must be a relative path without '..'`},
+			name:    "no directory can be computed",
+			stalled: true,
+			obs:     observation{invalid: `spec.subpath "/x" must be a relative path without '..'`},
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed,
 				msgExact: `spec.subpath "/x" must be a relative path without '..'`},
 		},
@@ -156,6 +161,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		{
 			name:    "directory failed: Ready carries the failure as found (with how to retry)",
+			stalled: true,
 			obs:     observation{dir: dir, dirState: dirFailed, dirMessage: "mkdir: permission denied; delete the Job to try again"},
 			located: true,
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed,
@@ -165,6 +171,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		{
 			name:    "name clash",
+			stalled: true,
 			obs:     observation{dir: dir, dirState: dirCreated, clash: clash},
 			located: true,
 			ready:   &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonNameClash, msgExact: clash},
@@ -224,9 +231,10 @@ func TestComputeStatus(t *testing.T) {
 			dirReady: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed},
 		},
 		{
-			name:  "storage deleting wins over an overlap",
-			obs:   observation{storageDeleting: true, overlap: overlap},
-			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonStorageDeleting},
+			name:    "storage deleting wins over an overlap",
+			stalled: true,
+			obs:     observation{storageDeleting: true, overlap: overlap},
+			ready:   &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonStorageDeleting},
 		},
 		{
 			name:     "a pending directory wins over a clash and a bound claim",
@@ -237,6 +245,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		{
 			name:    "a failed directory wins over a clash",
+			stalled: true,
 			obs:     observation{dir: dir, dirState: dirFailed, dirMessage: "boom", clash: clash},
 			located: true,
 			ready: &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonDirectoryFailed,
@@ -245,6 +254,7 @@ func TestComputeStatus(t *testing.T) {
 		},
 		{
 			name:     "a clash wins over a bound claim",
+			stalled:  true,
 			obs:      observation{dir: dir, dirState: dirCreated, clash: clash, claim: claimIn(corev1.ClaimBound)},
 			located:  true,
 			ready:    &wantCond{status: metav1.ConditionFalse, reason: doradev1.ReasonNameClash, msgExact: clash},
@@ -268,10 +278,17 @@ func TestComputeStatus(t *testing.T) {
 			checkCond(t, st.Conditions, doradev1.VolumeDirectoryReady, tc.dirReady)
 			wantN := 1
 			if tc.dirReady != nil {
-				wantN = 2
+				wantN++
+			}
+			if tc.stalled {
+				wantN++
+				ready := meta.FindStatusCondition(st.Conditions, doradev1.ConditionReady)
+				checkCond(t, st.Conditions, doradev1.ConditionStalled, &wantCond{status: metav1.ConditionTrue, reason: ready.Reason, msgExact: ready.Message})
+			} else {
+				checkCond(t, st.Conditions, doradev1.ConditionStalled, nil)
 			}
 			if len(st.Conditions) != wantN {
-				t.Errorf("conditions = %+v, want only Ready and (when expected) DirectoryReady", st.Conditions)
+				t.Errorf("conditions = %+v, want only Ready and (when expected) DirectoryReady and Stalled", st.Conditions)
 			}
 
 			var server, path, pv, claim string

@@ -128,12 +128,17 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 	blocked := firstBlocker(in.hostNetwork, in.volumes, in.ports, in.podsRefused)
 	restartNever := in.wl.Spec.Config == nil || in.wl.Spec.Config.RestartPolicy == "" || in.wl.Spec.Config.RestartPolicy == doradev1.RestartNever
 	switch {
+	// A paused or held workload, and one that ran to completion, is Ready: it is as its spec
+	// and its owner's credits say it should be, with nothing left to do, as one scaled to
+	// zero is. kstatus, which has no "suspended", then reads it as Current (Reconciling
+	// holds while its pods are still being removed); the phase, Paused and CreditsExhausted
+	// say why it has no pods.
 	case paused:
 		st.Phase = doradev1.WorkloadPhasePaused
-		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonPaused, "the workload is paused")
+		set(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonPaused, "the workload is paused: spec.paused is true")
 	case in.held != nil:
 		st.Phase = doradev1.WorkloadPhasePaused
-		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.CreditsExhausted, "the owner's weekly credits are spent: see the CreditsExhausted condition")
+		set(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.CreditsExhausted, "the workload is held: the owner's weekly credits are spent; see the CreditsExhausted condition")
 	case blocked != nil && existing < in.desired:
 		st.Phase = doradev1.WorkloadPhasePending
 		set(doradev1.ConditionReady, metav1.ConditionFalse, blocked.reason, blocked.message)
@@ -142,7 +147,7 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		set(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonScaledToZero, "replica.count is 0")
 	case restartNever && succeeded == in.desired:
 		st.Phase = doradev1.WorkloadPhaseCompleted
-		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonCompleted, "every replica ran to completion")
+		set(doradev1.ConditionReady, metav1.ConditionTrue, doradev1.ReasonCompleted, "every replica ran to completion")
 	case restartNever && failed > 0 && ready == 0 && succeeded+failed == in.desired:
 		st.Phase = doradev1.WorkloadPhaseFailed
 		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonFailed, fmt.Sprintf("%d of %d replicas failed", failed, in.desired))
@@ -159,7 +164,35 @@ func computeStatus(in statusInput) doradev1.WorkloadStatus {
 		}
 		set(doradev1.ConditionReady, metav1.ConditionFalse, doradev1.ReasonReplicasNotReady, fmt.Sprintf("%d of %d replicas are ready", ready, in.desired))
 	}
+	setKStatus(&st, in, gen)
 	return st
+}
+
+// setKStatus sets kstatus's Stalled where the workload cannot get to its spec without
+// someone changing something (a pod or a NodePort the API server refuses, host networking
+// the workspace does not allow, replicas that failed for good), and otherwise Reconciling
+// while Progressing is True, so that a rollout or a scale-down is InProgress even while
+// Ready is True. Reconciling carries Ready's words when Ready is False: they say the most.
+func setKStatus(st *doradev1.WorkloadStatus, in statusInput, gen int64) {
+	ready := meta.FindStatusCondition(st.Conditions, doradev1.ConditionReady)
+	var stalled *blocker
+	if !in.wl.Spec.Paused && in.held == nil {
+		stalled = firstBlocker(in.hostNetwork, in.ports, in.podsRefused)
+		if stalled == nil && st.Phase == doradev1.WorkloadPhaseFailed {
+			stalled = &blocker{reason: ready.Reason, message: ready.Message}
+		}
+	}
+	progressing := meta.FindStatusCondition(st.Conditions, doradev1.WorkloadProgressing)
+	switch {
+	case stalled != nil:
+		doradev1.SetStalled(&st.Conditions, gen, stalled.reason, stalled.message)
+	case progressing.Status == metav1.ConditionTrue && ready.Status != metav1.ConditionTrue:
+		doradev1.SetReconciling(&st.Conditions, gen, ready.Reason, ready.Message)
+	case progressing.Status == metav1.ConditionTrue:
+		doradev1.SetReconciling(&st.Conditions, gen, progressing.Reason, progressing.Message)
+	default:
+		doradev1.ClearKStatus(&st.Conditions)
+	}
 }
 
 func firstBlocker(bs ...*blocker) *blocker {

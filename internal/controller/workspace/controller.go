@@ -173,6 +173,7 @@ func (r *Reconciler) keepNamespace(ctx context.Context, ws *doradev1.Workspace) 
 			return out, err
 		}
 	}
+	setKStatus(ws)
 	return out, nil
 }
 

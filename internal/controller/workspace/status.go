@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
@@ -67,4 +68,24 @@ func conditionsFor(namespace string, state namespaceState) []metav1.Condition {
 	}
 	ready := metav1.Condition{Type: doradev1.ConditionReady, Status: nsCond.Status, Reason: nsCond.Reason, Message: nsCond.Message}
 	return []metav1.Condition{nsCond, ready}
+}
+
+// setKStatus sets kstatus's conditions from the workspace's own: Stalled while its
+// namespace is someone else's or its clone failed (neither changes without a person), and
+// Reconciling while a clone copies or waits for its source, when Ready is already True
+// (the namespace is there) and kstatus would otherwise read the workspace as Current.
+func setKStatus(ws *doradev1.Workspace) {
+	conds := &ws.Status.Conditions
+	ns := meta.FindStatusCondition(*conds, doradev1.WorkspaceNamespaceReady)
+	cloned := meta.FindStatusCondition(*conds, doradev1.WorkspaceCloned)
+	switch {
+	case ns != nil && ns.Reason == doradev1.ReasonNamespaceClash:
+		doradev1.SetStalled(conds, ws.Generation, ns.Reason, ns.Message)
+	case cloned != nil && cloned.Reason == doradev1.ReasonCloneFailed:
+		doradev1.SetStalled(conds, ws.Generation, cloned.Reason, cloned.Message)
+	case cloned != nil && cloned.Status != metav1.ConditionTrue:
+		doradev1.SetReconciling(conds, ws.Generation, cloned.Reason, cloned.Message)
+	default:
+		doradev1.ClearKStatus(conds)
+	}
 }
