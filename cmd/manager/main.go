@@ -39,6 +39,7 @@ func main() {
 	flag.BoolVar(&opts.MetricsSecure, "metrics-secure", true, "Serve the metrics over HTTPS, only to callers the API server authenticates and authorizes for get on /metrics (config/rbac/metrics_reader_role.yaml); false serves plain HTTP to anyone who reaches the port.")
 	flag.StringVar(&opts.MetricsCertDir, "metrics-cert-dir", "", "Directory with tls.crt and tls.key for the metrics server (default: a self-signed certificate).")
 	flag.StringVar(&opts.ProbeAddr, "health-probe-bind-address", ":8081", "Address of /healthz and /readyz; 0 disables them.")
+	flag.StringVar(&opts.PprofAddr, "pprof-bind-address", "0", "Address of Go's profiles (/debug/pprof/), unauthenticated: bind it to localhost, such as 127.0.0.1:6060; 0 disables them.")
 	flag.BoolVar(&opts.LeaderElection, "leader-elect", false, "Elect one active manager among replicas.")
 	flag.StringVar(&opts.Namespace, "namespace", envOr("POD_NAMESPACE", manager.DefaultNamespace), "The manager's own namespace: its leader lease and the helper Jobs that mount NFS exports live there (default: $POD_NAMESPACE, else dora-system).")
 	flag.StringVar(&opts.LeaderElectionNamespace, "leader-election-namespace", "", "Namespace of the leader lease (default: --namespace).")

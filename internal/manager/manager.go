@@ -72,6 +72,9 @@ type Options struct {
 	MetricsCertDir string
 	// ProbeAddr serves /healthz and /readyz; "0" disables it.
 	ProbeAddr string
+	// PprofAddr serves Go's profiles (/debug/pprof/) for measuring the manager; empty or "0"
+	// disables it. Bind it to localhost: the profiles are not authenticated.
+	PprofAddr string
 	// LeaderElection makes replicas of the manager elect one active leader.
 	LeaderElection bool
 	// Namespace is the manager's own namespace (default dora-system): its leader lease and
@@ -144,6 +147,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		Scheme:                  Scheme(),
 		Metrics:                 metrics,
 		HealthProbeBindAddress:  opts.ProbeAddr,
+		PprofBindAddress:        opts.PprofAddr,
 		LeaderElection:          opts.LeaderElection,
 		LeaderElectionID:        "manager.dora.dev",
 		LeaderElectionNamespace: opts.LeaderElectionNamespace,

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -208,37 +209,84 @@ func (c *Cluster) startComponents(binDir string) error {
 	return nil
 }
 
-// AddNodes creates fake nodes and waits until kwok reports every one of them Ready.
+// AddNodes creates fake nodes, several at a time, and waits until kwok reports every one of
+// them Ready and untainted: a fleet of a thousand comes up in about the time the API server
+// takes to store them. The wait grows with the fleet (2 minutes, plus 100 ms a node) and
+// reads all nodes in one List a poll, not one Get a node.
 func (c *Cluster) AddNodes(ctx context.Context, fleet Fleet) error {
 	cs, err := kubernetes.NewForConfig(c.Config)
 	if err != nil {
 		return err
 	}
 	nodes := fleet.Nodes()
-	for _, node := range nodes {
-		created, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating node %s: %w", node.Name, err)
-		}
-		if err == nil && created.Status.Capacity == nil {
-			created.Status = node.Status
-			if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
-				return fmt.Errorf("setting capacity of node %s: %w", node.Name, err)
+	const workers = 16
+	errs := make(chan error, len(nodes))
+	next := make(chan *corev1.Node)
+	var wg sync.WaitGroup
+	for range min(workers, len(nodes)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for node := range next {
+				errs <- createNode(ctx, cs, node)
 			}
+		}()
+	}
+	for _, node := range nodes {
+		next <- node
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
 		}
 	}
-	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
+	want := map[string]bool{}
 	for _, node := range nodes {
-		err := wait.PollUntilContextCancel(waitCtx, 200*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			n, err := cs.CoreV1().Nodes().Get(ctx, node.Name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			return nodeReady(n) && len(n.Spec.Taints) == 0, nil
-		})
+		want[node.Name] = true
+	}
+	deadline := 2*time.Minute + time.Duration(len(nodes))*100*time.Millisecond
+	waitCtx, cancel := context.WithTimeout(ctx, deadline)
+	defer cancel()
+	var waiting []string
+	err = wait.PollUntilContextCancel(waitCtx, 500*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		list, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{ResourceVersion: "0"})
 		if err != nil {
-			return fmt.Errorf("node %s did not become Ready and untainted (is kwok running? see %s): %w", node.Name, c.LogDir, err)
+			return false, nil
+		}
+		ready := 0
+		waiting = waiting[:0]
+		for i := range list.Items {
+			n := &list.Items[i]
+			if !want[n.Name] {
+				continue
+			}
+			if nodeReady(n) && len(n.Spec.Taints) == 0 {
+				ready++
+			} else if len(waiting) < 5 {
+				waiting = append(waiting, n.Name)
+			}
+		}
+		return ready == len(want), nil
+	})
+	if err != nil {
+		return fmt.Errorf("nodes did not become Ready and untainted within %s (still waiting for %v...; is kwok running? see %s): %w", deadline, waiting, c.LogDir, err)
+	}
+	return nil
+}
+
+// createNode creates one fake node with its capacity (kept if it exists).
+func createNode(ctx context.Context, cs kubernetes.Interface, node *corev1.Node) error {
+	created, err := cs.CoreV1().Nodes().Create(ctx, node, metav1.CreateOptions{})
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating node %s: %w", node.Name, err)
+	}
+	if err == nil && created.Status.Capacity == nil {
+		created.Status = node.Status
+		if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{}); err != nil {
+			return fmt.Errorf("setting capacity of node %s: %w", node.Name, err)
 		}
 	}
 	return nil

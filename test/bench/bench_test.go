@@ -26,11 +26,13 @@ import (
 
 	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -51,16 +53,41 @@ var (
 	rateFor    = flag.Duration("rate-for", 10*time.Second, "length of the latency phase")
 	idleFor    = flag.Duration("idle-for", time.Minute, "how long the settled cluster is watched for writes")
 	workers    = flag.Int("workers", 16, "parallel creators, for the raw client and for applying workloads")
+	scale      = flag.String("scale", "", "a preset of -workloads and -nodes: small (200 on 100), large (10,000 on 1,000); empty keeps the flags")
+	pprofAddr  = flag.String("pprof", "", "serve the manager's Go profiles at this address (such as 127.0.0.1:6060) during the run")
 )
+
+// benchUser is the Dora user the workloads are applied as: the owner webhook stamps them,
+// so their pods are charged by the credit controller, as a user's would be.
+const benchUser = "bench.user"
+
+// applyScale sets -workloads and -nodes from -scale.
+func applyScale(b *testing.B) {
+	switch *scale {
+	case "":
+	case "small":
+		*workloads, *nodes = 200, 100
+	case "large":
+		*workloads, *nodes = 10000, 1000
+	default:
+		b.Fatalf("-scale=%q: use small or large (or set -workloads and -nodes)", *scale)
+	}
+}
 
 func BenchmarkWorkloadsToPods(b *testing.B) {
 	ctrl.SetLogger(logr.Discard())
 	ctx := context.Background()
+	applyScale(b)
+	root, err := simcluster.RepoRoot()
+	if err != nil {
+		b.Fatal(err)
+	}
 	// Room for the raw client's pods and the manager's: the raw ones stay (deleting thousands
 	// of pods at once only times out on this machine).
 	gpusPerNode := 2 * ((*workloads**replicas + *nodes - 1) / *nodes)
 	fleet := simcluster.Fleet{{Name: "gpu", Count: *nodes, GPUProduct: "NVIDIA H100 80GB HBM3", GPUs: gpusPerNode, GPUMemoryMiB: 81559, CPUs: 128, MemoryGiB: 1024}}
-	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet})
+	// The admission webhooks are in the measured path, as in a cluster.
+	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet, WebhookDirs: []string{filepath.Join(root, "config", "webhook")}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,6 +109,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+	userClient := setUpUser(ctx, b, cluster, c)
 	specs := make([]*doradev1.Workload, *workloads)
 	for i := range specs {
 		specs[i] = benchWorkload("bench-op", fmt.Sprintf("w%04d", i), int32(*replicas), 1)
@@ -97,9 +125,10 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 				b.Fatal(err)
 			}
 			pod.Namespace = "bench-raw"
-			// A raw client's pods are nobody's to count: without the credit controller's
-			// finalizer they are not its work either.
-			pod.Finalizers = nil
+			// A raw client's pods are not the manager's: without Dora's workload label they are
+			// not in its cache (as a user's other pods would not be), and without the credit
+			// controller's finalizer not its work either.
+			rawPod(pod)
 			pods = append(pods, pod)
 		}
 	}
@@ -114,9 +143,11 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	})
 
 	writesBefore := mgr.writes(b)
+	metricsBefore := mgr.metrics(b)
+	cpuBefore := mgr.cpuSeconds(b)
 	seen := watchPods(ctx, b, cs, "bench-op")
 	opStart := time.Now()
-	parallel(len(specs), *workers, func(i int) error { return c.Create(ctx, specs[i]) }, b)
+	parallel(len(specs), *workers, func(i int) error { return userClient.Create(ctx, specs[i]) }, b)
 	seen.waitCount(b, total, 10*time.Minute)
 	opTime := time.Since(opStart)
 	seen.stop()
@@ -136,6 +167,8 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	})
 	settled := mgr.waitQuiet(b, 5*time.Second)
 	writesPerWorkload := float64(settled.total()-writesBefore.total()) / float64(*workloads)
+	cpuPerThousand := (mgr.cpuSeconds(b) - cpuBefore) / float64(*workloads) * 1000
+	shares := mgr.metrics(b).sub(metricsBefore)
 
 	// (d) the settled cluster, watched for writes.
 	idleStart := mgr.writes(b)
@@ -151,7 +184,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 			go func() {
 				pod, err := podspec.BuildPod(wl, int32(i), podspec.PodInputs{})
 				if err == nil {
-					pod.Finalizers = nil
+					rawPod(pod)
 					err = c.Create(ctx, pod)
 				}
 				errs <- err
@@ -165,7 +198,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 		}
 		return first
 	})
-	latencies := steadyRate(ctx, b, cs, "bench-lat", func(wl *doradev1.Workload) error { return c.Create(ctx, wl) })
+	latencies := steadyRate(ctx, b, cs, "bench-lat", func(wl *doradev1.Workload) error { return userClient.Create(ctx, wl) })
 
 	rss := mgr.peakRSS(b)
 	ratio := rawTime.Seconds() / opTime.Seconds()
@@ -184,10 +217,13 @@ Dora manager on the simulated cluster: %d fake GPU nodes, %d workloads x %d repl
 | (c) manager API writes per workload (%d replicas; from its own client metrics) | %.2f (%s) | <= %d |
 | (d) manager API writes per minute, settled and idle | %.1f | 0 |
 | (e) manager peak RSS | %.0f MiB | <= 256 MiB at 10,000 workloads |
+| (f) manager CPU-seconds per 1,000 workloads (throughput phase) | %.1f | reported |
+| (g) time inside the manager in the throughput phase: admission webhooks / workload reconciles / credit reconciles | %.1fs (%d requests) / %.1fs / %.1fs | reported |
 `, *nodes, *workloads, *replicas, total, ratio, rawTime.Seconds(), opTime.Seconds(), *rate, rateFor.String(),
 		pct(latencies, 0.5).Round(time.Millisecond), pct(latencies, 0.99).Round(time.Millisecond),
 		pct(rawLatencies, 0.5).Round(time.Millisecond), pct(rawLatencies, 0.99).Round(time.Millisecond),
-		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+2, idlePerMinute, float64(rss)/(1<<20))
+		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+1, idlePerMinute, float64(rss)/(1<<20),
+		cpuPerThousand, shares["webhook_seconds"], int(shares["webhook_requests"]), shares["reconcile_seconds_workload"], shares["reconcile_seconds_credits"])
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
@@ -344,9 +380,15 @@ func startManager(cluster *simcluster.Cluster) (*managerProcess, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "--kubeconfig="+cluster.Kubeconfig, "--disable-webhooks", "--zone=bench",
-		"--metrics-bind-address="+addr, "--metrics-secure=false", "--health-probe-bind-address=0",
-		"--kube-api-qps=500", "--kube-api-burst=1000")
+	args := []string{"--kubeconfig=" + cluster.Kubeconfig, "--zone=bench",
+		"--webhook-host=" + cluster.Webhook.LocalServingHost, "--webhook-port=" + strconv.Itoa(cluster.Webhook.LocalServingPort),
+		"--webhook-cert-dir=" + cluster.Webhook.LocalServingCertDir,
+		"--metrics-bind-address=" + addr, "--metrics-secure=false", "--health-probe-bind-address=0",
+		"--kube-api-qps=500", "--kube-api-burst=1000"}
+	if *pprofAddr != "" {
+		args = append(args, "--pprof-bind-address="+*pprofAddr)
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -354,11 +396,66 @@ func startManager(cluster *simcluster.Cluster) (*managerProcess, error) {
 	m := &managerProcess{cmd: cmd, metricsAddr: addr}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	webhook := net.JoinHostPort(cluster.Webhook.LocalServingHost, strconv.Itoa(cluster.Webhook.LocalServingPort))
 	err = wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(context.Context) (bool, error) {
-		_, err := m.scrape()
-		return err == nil, nil
+		if _, err := m.scrape(); err != nil {
+			return false, nil
+		}
+		conn, err := net.DialTimeout("tcp", webhook, time.Second)
+		if err != nil {
+			return false, nil
+		}
+		_ = conn.Close()
+		return true, nil
 	})
 	return m, err
+}
+
+// rawPod makes a pod the manager would create into one of the raw client's: no workload
+// label (so not in the manager's cache) and no credit finalizer.
+func rawPod(pod *corev1.Pod) {
+	delete(pod.Labels, doradev1.LabelWorkload)
+	pod.Finalizers = nil
+}
+
+// setUpUser makes benchUser a Dora user with a budget no run spends, allowed to create
+// Workloads in the bench namespaces, prices the bench's GPU model, and returns a client
+// acting as that user.
+func setUpUser(ctx context.Context, b *testing.B, cluster *simcluster.Cluster, c client.Client) client.Client {
+	objs := []client.Object{
+		&doradev1.ResourceCredit{ObjectMeta: metav1.ObjectMeta{Name: "bench-h100"},
+			Spec: doradev1.ResourceCreditSpec{ProductName: "NVIDIA H100 80GB HBM3", Credit: doradev1.CreditPrice{Per: doradev1.CreditRate{Hour: "2.5"}}}},
+		&doradev1.User{ObjectMeta: metav1.ObjectMeta{Name: benchUser},
+			Spec: doradev1.UserSpec{Credits: []doradev1.WeeklyCredits{{Zone: "bench", Weekly: "1000000000"}}}},
+		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "bench-workloads"}, Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{"dora.dev"}, Resources: []string{"workloads"}, Verbs: []string{"create", "get", "list", "watch"}}}},
+	}
+	for _, ns := range []string{"bench-op", "bench-lat"} {
+		objs = append(objs, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bench-user"},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "bench-workloads"},
+			Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: benchUser}}})
+	}
+	for _, o := range objs {
+		if err := c.Create(ctx, o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	cfg := rest.CopyConfig(cluster.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: benchUser, Groups: []string{"system:authenticated"}}
+	cfg.QPS, cfg.Burst = 1000, 2000
+	uc, err := client.New(cfg, client.Options{Scheme: manager.Scheme()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The owner webhook must find the User, and the user's RBAC must be in force.
+	waitFor(b, time.Minute, "the bench user to be able to create workloads", func() (bool, error) {
+		wl := benchWorkload("bench-op", "probe", 1, 0)
+		if err := uc.Create(ctx, wl, client.DryRunAll); err != nil {
+			return false, nil
+		}
+		return wl.Annotations[doradev1.AnnotationOwner] == benchUser, nil
+	})
+	return uc
 }
 
 func (m *managerProcess) stop() { _ = m.cmd.Process.Kill(); _ = m.cmd.Wait() }
@@ -430,6 +527,67 @@ func parseRequests(r io.Reader) writeCounts {
 		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
 		if err == nil {
 			out[method] += v
+		}
+	}
+	return out
+}
+
+// cpuSeconds is the manager's user and system CPU time so far, from /proc.
+func (m *managerProcess) cpuSeconds(b *testing.B) float64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", m.cmd.Process.Pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The fields after the command name (which may hold spaces, in parentheses).
+	fields := strings.Fields(string(data[strings.LastIndexByte(string(data), ')')+1:]))
+	utime, _ := strconv.ParseFloat(fields[11], 64)
+	stime, _ := strconv.ParseFloat(fields[12], 64)
+	const clockTicks = 100 // USER_HZ on Linux
+	return (utime + stime) / clockTicks
+}
+
+// sums are totals read from the manager's metrics: webhook time and requests, reconcile time
+// by controller.
+type sums map[string]float64
+
+func (s sums) sub(o sums) sums {
+	out := sums{}
+	for k, v := range s {
+		out[k] = v - o[k]
+	}
+	return out
+}
+
+// metrics reads the time the manager spent in its webhooks and its reconciles.
+func (m *managerProcess) metrics(b *testing.B) sums {
+	resp, err := http.Get("http://" + m.metricsAddr + "/metrics")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer func() { _ = resp.Body.Close() }()
+	out := sums{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		fields := strings.Fields(line)
+		if len(fields) < 2 {
+			continue
+		}
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "controller_runtime_webhook_latency_seconds_sum"):
+			out["webhook_seconds"] += v
+		case strings.HasPrefix(line, "controller_runtime_webhook_latency_seconds_count"):
+			out["webhook_requests"] += v
+		case strings.HasPrefix(line, "controller_runtime_reconcile_time_seconds_sum{"):
+			if i := strings.Index(line, `controller="`); i >= 0 {
+				name := line[i+len(`controller="`):]
+				out["reconcile_seconds_"+name[:strings.IndexByte(name, '"')]] += v
+			}
 		}
 	}
 	return out
