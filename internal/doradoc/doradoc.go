@@ -1,6 +1,25 @@
 // Package doradoc translates Dora's own YAML documents (apiVersion v1, Dora kind names,
 // metadata.zone and metadata.group or metadata.workspace) into typed dora.dev/v1alpha1
 // objects, and back. It is pure: no client, no cluster.
+//
+// # Null and left-out values
+//
+// A typed object cannot tell null, or a value left out, from the zero value, and some zero
+// values are written back as something else (an amount left out is written as 0). So that
+// nothing is decided silently and Decode, Encode and Decode again always give the same
+// object, every document (Dora's own or Kubernetes-shaped) follows one rule:
+//
+//   - A field given as null (in YAML also a key with nothing after it, weekly:) is absent,
+//     as Kubernetes reads it: spec: {notify: null} is spec: {}.
+//   - A list item given as null (spec.credits: [null], or an empty "-" line) is refused,
+//     naming it: spec.credits[0]: a list item must not be null.
+//   - A value given as null in a mapping of names to values (metadata.labels,
+//     metadata.annotations, spec.annotations, spec.permission) is refused, naming the key:
+//     metadata.labels[team]: must not be null.
+//   - An amount a kind requires (spec.credits[i].weekly, spec.credit.per.hour) left out or
+//     given as null is refused: a budget left out is not a budget of 0.
+//
+// Every such error, as every other, names the document, its kind and name, and the field.
 package doradoc
 
 import (
@@ -10,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -190,11 +210,18 @@ func decodeOne(index int, raw []byte, defaults Defaults) (Document, bool, error)
 	if status, ok := top["status"]; ok && kubeShaped {
 		shaped["status"] = status
 	}
+	obj := info.newObject()
+	if err := normalize(shaped, reflect.TypeOf(obj).Elem(), ""); err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			return fail(info.dora, doraName, e.Field, "%s", e.Message)
+		}
+		return fail(info.dora, doraName, "", "%v", err)
+	}
 	shapedJSON, err := json.Marshal(shaped)
 	if err != nil {
 		return fail(info.dora, doraName, "", "%v", err)
 	}
-	obj := info.newObject()
 	strictErrs, err := strictjson.UnmarshalStrict(shapedJSON, obj)
 	if err != nil {
 		return fail(info.dora, doraName, "", "%s", cleanJSONError(err))
@@ -242,10 +269,14 @@ func doraMetadata(info kindInfo, meta map[string]any, defaults Defaults) (map[st
 	}
 
 	annotations := map[string]any{}
-	if given, ok := meta["annotations"].(map[string]any); ok {
+	switch given := meta["annotations"].(type) {
+	case nil:
+	case map[string]any:
 		for k, v := range given {
 			annotations[k] = v
 		}
+	default:
+		return nil, "", "", &Error{Field: "metadata.annotations", Message: "must be a mapping of names to strings"}
 	}
 	name, changed := naming.ObjectName(doraName)
 	if changed {

@@ -320,7 +320,7 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 			},
 		},
 		{
-			name: "a PrometheusRule alerts on the manager's health from metrics it exports",
+			name: "a PrometheusRule alerts on the manager's health and on credits from metrics it exports",
 			set:  []string{"zone=test", "metrics.prometheusRule.enabled=true"},
 			check: func(t *testing.T, r rendering) {
 				rule := find(r.objects, "PrometheusRule", "dora-manager")
@@ -334,7 +334,8 @@ func TestChartRendersUnderValueTables(t *testing.T) {
 					}
 				}
 				all := strings.Join(exprs, "\n")
-				for _, metric := range []string{"up{", "controller_runtime_reconcile_errors_total", "controller_runtime_webhook_requests_total", "leader_election_master_status"} {
+				for _, metric := range []string{"up{", "controller_runtime_reconcile_errors_total", "controller_runtime_webhook_requests_total", "leader_election_master_status",
+					"dora_credits_unpriced_gpu_seconds_total", "dora_credits_exhausted"} {
 					if !strings.Contains(all, metric) {
 						t.Errorf("no alert on %s in:\n%s", metric, all)
 					}
