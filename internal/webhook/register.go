@@ -31,5 +31,5 @@ func Register(server webhook.Server, opts Options) {
 	server.Register(OwnerMutatePath, &webhook.Admission{Handler: counted{"owner", OwnerMutator{UsernamePrefix: opts.UsernamePrefix, Authorizer: opts.Authorizer, Users: opts.Reader}}})
 	server.Register(WorkloadValidatePath, &webhook.Admission{Handler: counted{"workload", WorkloadValidator{Authorizer: opts.Authorizer, Credits: opts.Cache, Zone: opts.Zone}}})
 	server.Register(ZoneValidatePath, &webhook.Admission{Handler: counted{"zone", ZoneValidator{Zone: opts.Zone}}})
-	server.Register(WorkspaceValidatePath, &webhook.Admission{Handler: counted{"workspace", WorkspaceValidator{Reader: opts.Reader, Authorizer: opts.Authorizer}}})
+	server.Register(WorkspaceValidatePath, &webhook.Admission{Handler: counted{"workspace", WorkspaceValidator{Reader: opts.Reader, Authorizer: opts.Authorizer, Zone: opts.Zone}}})
 }

@@ -31,13 +31,19 @@ type WorkloadValidator struct {
 	// Credits reads UserCredits (the manager's cache), to warn about a new GPU workload of a
 	// user whose credits in Zone are spent or nearly so; nil warns of nothing.
 	Credits client.Reader
-	Zone    string
+	// Zone is this cluster's zone: a workload written for another is refused here too, so
+	// that creating one costs one validating call, not two (the zone webhook leaves
+	// workloads out).
+	Zone string
 }
 
 // Handle implements admission.Handler.
 func (v WorkloadValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
+	}
+	if resp := (ZoneValidator{Zone: v.Zone}).Handle(ctx, req); !resp.Allowed {
+		return resp
 	}
 	if errs := ValidateWorkloadShapes(req.Object.Raw); len(errs) > 0 {
 		return refuse(req, errs)

@@ -34,12 +34,18 @@ type WorkspaceValidator struct {
 	// to a cache sees a source created just before its clone.
 	Reader     client.Reader
 	Authorizer authz.Authorizer
+	// Zone is this cluster's zone: a workspace written for another is refused here too (one
+	// validating call per workspace; the zone webhook leaves workspaces out).
+	Zone string
 }
 
 // Handle implements admission.Handler.
 func (v WorkspaceValidator) Handle(ctx context.Context, req admission.Request) admission.Response {
 	if req.Operation != admissionv1.Create && req.Operation != admissionv1.Update {
 		return admission.Allowed("")
+	}
+	if resp := (ZoneValidator{Zone: v.Zone}).Handle(ctx, req); !resp.Allowed {
+		return resp
 	}
 	ws, old := &doradev1.Workspace{}, &doradev1.Workspace{}
 	if err := json.Unmarshal(req.Object.Raw, ws); err != nil {

@@ -17,10 +17,11 @@ import (
 const ZoneValidatePath = "/validate-dora-dev-v1alpha1-zone"
 
 // Zones are left out of the rules on purpose: a Zone object describes a zone, often another
-// one. Creation fails closed; updates fail open, so that an administrator can still remove a
-// finalizer while the manager is down.
-// +kubebuilder:webhook:path=/validate-dora-dev-v1alpha1-zone,mutating=false,failurePolicy=fail,sideEffects=None,groups=dora.dev,resources=workloads;volumes;workspaces;storages;nodes;users;roles;resourcecredits;usercredits,verbs=create,versions=v1alpha1,name=zone.dora.dev,admissionReviewVersions=v1
-// +kubebuilder:webhook:path=/validate-dora-dev-v1alpha1-zone,mutating=false,failurePolicy=ignore,sideEffects=None,groups=dora.dev,resources=workloads;volumes;workspaces;storages;nodes;users;roles;resourcecredits;usercredits,verbs=update,versions=v1alpha1,name=zone-update.dora.dev,admissionReviewVersions=v1
+// one. Workloads and Workspaces are too: their own validating webhooks check the zone, so
+// that each costs one validating call. Creation fails closed; updates fail open, so that an
+// administrator can still remove a finalizer while the manager is down.
+// +kubebuilder:webhook:path=/validate-dora-dev-v1alpha1-zone,mutating=false,failurePolicy=fail,sideEffects=None,groups=dora.dev,resources=volumes;storages;nodes;users;roles;resourcecredits;usercredits,verbs=create,versions=v1alpha1,name=zone.dora.dev,admissionReviewVersions=v1
+// +kubebuilder:webhook:path=/validate-dora-dev-v1alpha1-zone,mutating=false,failurePolicy=ignore,sideEffects=None,groups=dora.dev,resources=volumes;storages;nodes;users;roles;resourcecredits;usercredits,verbs=update,versions=v1alpha1,name=zone-update.dora.dev,admissionReviewVersions=v1
 
 // ZoneValidator refuses Dora objects written for another zone: those whose dora.dev/zone
 // annotation (set from a Dora document's metadata.zone) names a zone other than this

@@ -152,3 +152,19 @@ func expectVerdict(t *testing.T, resp admission.Response, want []string) {
 		}
 	}
 }
+
+// Workloads and Workspaces are checked for their zone by their own validators (one
+// validating call each): another zone's is refused there with the zone webhook's words.
+func TestWorkloadAndWorkspaceValidatorsCheckTheZone(t *testing.T) {
+	const here, there = "dc-rov-01", "dc-rov-02"
+	want := []string{`was written for zone "dc-rov-02", and this cluster is zone "dc-rov-01"`}
+	workload := zoneRequest(t, admissionv1.Create, "Workload", "amedeo-setti", "hello", there, "")
+	workload.Object.Raw = []byte(`{"apiVersion":"dora.dev/v1alpha1","kind":"Workload","metadata":{"name":"hello","namespace":"amedeo-setti","annotations":{"dora.dev/zone":"` + there + `"}},"spec":{"image":{"image":"ubuntu"}}}`)
+	expectVerdict(t, WorkloadValidator{Zone: here, Authorizer: grants{}}.Handle(context.Background(), workload), want)
+	workspace := zoneRequest(t, admissionv1.Create, "Workspace", "", "team", there, "")
+	workspace.Object.Raw = []byte(`{"apiVersion":"dora.dev/v1alpha1","kind":"Workspace","metadata":{"name":"team","annotations":{"dora.dev/zone":"` + there + `"}}}`)
+	expectVerdict(t, WorkspaceValidator{Zone: here, Reader: workspaces(t), Authorizer: grants{}}.Handle(context.Background(), workspace), want)
+	// Their own zone passes on to the rest of the checks.
+	workload.Object.Raw = []byte(`{"apiVersion":"dora.dev/v1alpha1","kind":"Workload","metadata":{"name":"hello","namespace":"amedeo-setti","annotations":{"dora.dev/zone":"` + here + `"}},"spec":{"image":{"image":"ubuntu"}}}`)
+	expectVerdict(t, WorkloadValidator{Zone: here, Authorizer: grants{}}.Handle(context.Background(), workload), nil)
+}
