@@ -80,6 +80,8 @@ type Reconciler struct {
 	metrics  *Collector
 	// unownedWritten is when the Zone's status.unowned was last written (one key: no lock).
 	unownedWritten time.Time
+	// rateWritten holds when each user's UserCredit was last written (user -> time.Time).
+	rateWritten sync.Map
 }
 
 // NewReconciler returns a Reconciler using the manager's client, an event recorder and a
@@ -115,6 +117,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 			return ctrl.Result{}, err
 		}
 		r.setSnapshot(req.Name, nil)
+		r.rateWritten.Delete(req.Name)
 		return ctrl.Result{}, r.releaseOrphans(ctx, req.Name, now)
 	}
 	uc, err := r.ensureUserCredit(ctx, user)
@@ -146,6 +149,19 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 	}
 	r.setSnapshot(user.Name, &snapshot{has: a.week.has, budget: a.week.budget, ledger: a.week.ledger, live: a.usages, prices: prices})
 
+	// A burst of pods starting (or stopping) only moves the rate: written at most every
+	// rateBatch, so that a sweep of a hundred workloads costs a few writes. Anything that
+	// holds, releases, warns or closes a pod is written at once.
+	if !sameButTime(old, a.status) && onlyRate(old, a.status) {
+		if last, ok := r.rateWritten.Load(user.Name); ok {
+			if wait := rateBatch - now.Sub(last.(time.Time)); wait > 0 {
+				if next := a.requeue(now).RequeueAfter; next > 0 && next < wait {
+					wait = next // a threshold or the budget comes first
+				}
+				return ctrl.Result{RequeueAfter: wait}, nil
+			}
+		}
+	}
 	wasExhausted := old.Exhausted
 	wasUnpriced := hasTrue(uc.Status.Conditions, doradev1.Unpriced)
 	// Locked: the ledger is carried from the status read, and a cache behind this
@@ -163,6 +179,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		return ctrl.Result{}, err
 	}
 	if written {
+		r.rateWritten.Store(user.Name, now)
 		zs, f := a.status, a.forecast
 		log.V(1).Info("Credits written", "user", user.Name, "used", zs.Used, "exhausted", zs.Exhausted)
 		if a.notify {
@@ -187,6 +204,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 // of unowned workloads may be thousands (a sweep an administrator submits), and nobody is
 // held by their numbers. Their pods wait for the write that closes them.
 const unownedBatch = 5 * time.Second
+
+// rateBatch is the least time between two writes of a UserCredit whose only news is its
+// burn rate.
+const rateBatch = 2 * time.Second
 
 // conflictRetry is when a ledger write refused for a stale read is tried again, if no event
 // of the fresh object comes first.

@@ -256,3 +256,30 @@ func TestPodsOfAMissingUserAreLetGo(t *testing.T) {
 		}
 	}
 }
+
+// Pods starting one after another only move the burn rate: the first is written at once,
+// the next within rateBatch waits for the batch, and then all of it is written together.
+// What holds a workload is never batched.
+func TestABurstOfStartsIsWrittenInBatches(t *testing.T) {
+	rc := priceOf("a100", "A100", "1", t0.Add(-time.Hour))
+	f := newFixture(t, t0, userWithBudget("1000"), rc, a100Node(), running(gpuPod("a", 1), t0))
+	f.reconcileAt(t0)
+	if got := f.zone().BurnRatePerHour; got != "1" {
+		t.Fatalf("burn rate %s after the first pod, want 1: the first write is at once", got)
+	}
+	ctx := context.Background()
+	if err := f.c.Create(ctx, running(gpuPod("b", 1), t0.Add(time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	res := f.reconcileAt(t0.Add(time.Second))
+	if got := f.zone().BurnRatePerHour; got != "1" {
+		t.Errorf("burn rate %s a second later, want still 1: only the rate changed, within the batch", got)
+	}
+	if res.RequeueAfter != rateBatch-time.Second {
+		t.Errorf("requeue after %s, want the rest of the batch %s", res.RequeueAfter, rateBatch-time.Second)
+	}
+	f.reconcileAt(t0.Add(rateBatch))
+	if got := f.zone().BurnRatePerHour; got != "2" {
+		t.Errorf("burn rate %s once the batch is over, want 2", got)
+	}
+}

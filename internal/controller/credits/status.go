@@ -76,6 +76,15 @@ func sameButTime(a, b doradev1.ZoneCredits) bool {
 	return equality.Semantic.DeepEqual(a, b)
 }
 
+// onlyRate reports whether two zone entries differ only in the burn rate and what follows
+// from it (the time the budget runs out) besides what sameButTime ignores: a burst of pods
+// starting changes nothing else, and those writes may be batched.
+func onlyRate(a, b doradev1.ZoneCredits) bool {
+	a.BurnRatePerHour, a.ExhaustsAt = "", nil
+	b.BurnRatePerHour, b.ExhaustsAt = "", nil
+	return sameButTime(a, b)
+}
+
 // lowThreshold is the highest CreditsLow threshold reached: 0, LowPercent or VeryLowPercent.
 func lowThreshold(f credits.Forecast, has bool) int32 {
 	switch {
