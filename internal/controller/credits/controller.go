@@ -577,16 +577,13 @@ var gpuHoldersChanged = predicate.Funcs{UpdateFunc: func(e event.UpdateEvent) bo
 // ownersOnNode maps a Dora Node to the owners of the charged pods on it.
 func (r *Reconciler) ownersOnNode(ctx context.Context, o client.Object) []reconcile.Request {
 	var pods corev1.PodList
-	if err := r.client.List(ctx, &pods); err != nil {
+	if err := r.client.List(ctx, &pods, client.MatchingFields{indexes.PodNode: o.GetName()}); err != nil {
 		ctrl.LoggerFrom(ctx).Error(err, "Listing pods for a node change")
 		return nil
 	}
 	seen := map[string]bool{}
 	var reqs []reconcile.Request
 	for i := range pods.Items {
-		if pods.Items[i].Spec.NodeName != o.GetName() {
-			continue
-		}
 		for _, account := range indexes.PodAccount(&pods.Items[i]) {
 			if !seen[account] {
 				seen[account] = true

@@ -35,6 +35,8 @@ const (
 	PodOwner = "pod.dora.dev/owner"
 	// WorkloadOwner indexes Workloads by their owner (dora.dev/owner).
 	WorkloadOwner = "workload.dora.dev/owner"
+	// PodNode indexes pods by the node they are bound to (spec.nodeName).
+	PodNode = "pod.dora.dev/node"
 )
 
 // Unowned is PodOwner's key for the pods of unowned workloads that the credit controller
@@ -62,6 +64,12 @@ func All() []Index {
 		{Object: &corev1.PersistentVolumeClaim{}, Field: ClaimSourceVolume, Extract: claimSourceVolume},
 		{Object: &corev1.Pod{}, Field: PodOwner, Extract: PodAccount},
 		{Object: &doradev1.Workload{}, Field: WorkloadOwner, Extract: owner},
+		{Object: &corev1.Pod{}, Field: PodNode, Extract: func(o client.Object) []string {
+			if node := o.(*corev1.Pod).Spec.NodeName; node != "" {
+				return []string{node}
+			}
+			return nil
+		}},
 	}
 }
 
