@@ -49,6 +49,8 @@ type Options struct {
 	APIServerOnly bool
 	// ExtraAPIServerFlags are added to kube-apiserver's command line, as name=value.
 	ExtraAPIServerFlags map[string]string
+	// Kwok, when set, makes kwok serve pods' logs and exec (see KwokServer).
+	Kwok *KwokServer
 }
 
 // Cluster is a running simulated cluster.
@@ -122,7 +124,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 	args := apiServer.Configure()
 	args.Set("service-node-port-range", opts.NodePortRange)
 	args.Set("service-cluster-ip-range", "10.96.0.0/16")
-	for k, v := range opts.ExtraAPIServerFlags {
+	for k, v := range opts.Kwok.apiServerFlags(opts.ExtraAPIServerFlags) {
 		args.Set(k, v)
 	}
 	etcdLog := c.logFile("etcd")
@@ -152,7 +154,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		return c, nil
 	}
 
-	if err := c.startComponents(opts.BinDir); err != nil {
+	if err := c.startComponents(opts.BinDir, opts.Kwok); err != nil {
 		return c, err
 	}
 	if err := c.AddNodes(ctx, opts.Fleet); err != nil {
@@ -162,7 +164,11 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 }
 
 // startComponents starts kube-controller-manager, kube-scheduler and kwok.
-func (c *Cluster) startComponents(binDir string) error {
+func (c *Cluster) startComponents(binDir string, kwok *KwokServer) error {
+	kwokArgs, err := kwok.args()
+	if err != nil {
+		return err
+	}
 	controllers := strings.Join([]string{
 		"garbage-collector-controller",
 		"namespace-controller",
@@ -191,16 +197,20 @@ func (c *Cluster) startComponents(binDir string) error {
 			"--leader-elect=false",
 			"--secure-port=0",
 		}},
-		{"kwok", []string{
+		{"kwok", append([]string{
 			"--kubeconfig=" + c.Kubeconfig,
 			"--manage-all-nodes=true",
 			"--config=" + filepath.Join(binDir, "kwok-stages.yaml"),
 			"--node-lease-duration-seconds=40",
 			"--cidr=10.64.0.0/10",
-		}},
+		}, kwokArgs...)},
 	}
 	for _, comp := range components {
-		p, err := startProcess(filepath.Join(binDir, comp.name), comp.args, c.logFile(comp.name), comp.name)
+		var env []string
+		if comp.name == "kwok" {
+			env = kwok.env()
+		}
+		p, err := startProcess(filepath.Join(binDir, comp.name), comp.args, env, c.logFile(comp.name), comp.name)
 		if err != nil {
 			return err
 		}
@@ -371,8 +381,10 @@ type process struct {
 	done chan struct{}
 }
 
-func startProcess(path string, args []string, out *os.File, name string) (*process, error) {
+// startProcess starts a component; env nil inherits this process's environment.
+func startProcess(path string, args []string, env []string, out *os.File, name string) (*process, error) {
 	cmd := exec.Command(path, args...)
+	cmd.Env = env
 	if out != nil { // a nil *os.File in an io.Writer would fail every write
 		cmd.Stdout, cmd.Stderr = out, out
 	}
