@@ -62,14 +62,18 @@ lint: vet $(GOLANGCI_LINT) ## Check formatting, vet, and run golangci-lint (.gol
 	$(GOLANGCI_LINT) run ./...
 
 .PHONY: build
-build: ## Build the manager, the node agent and the playground into bin/.
+build: ## Build the manager, the node agent, kubectl-dora and the playground into bin/.
 	$(GO) build -o $(BIN)/ ./cmd/...
+
+.PHONY: plugin
+plugin: ## Build kubectl-dora and its completion shim kubectl_complete-dora into bin/ (put bin/ on PATH).
+	$(GO) build -o $(BIN)/ ./cmd/kubectl-dora ./cmd/kubectl_complete-dora
 
 ##@ Tests
 
 .PHONY: test
 test: tools verify lint unit integration e2e ## Run every test: unit, envtest integration, simulated-cluster e2e.
-test: helm-lint chart-test install-test
+test: helm-lint chart-test install-test plugin-test
 
 .PHONY: unit
 unit: ## Unit tests of the pure packages (no cluster), kstatus and the Argo CD health checks.
@@ -90,6 +94,10 @@ helm-lint: $(BIN)/helm ## Lint the Helm chart (charts/dora-operator) strictly.
 .PHONY: chart-test
 chart-test: ## Render the Helm chart under value tables and check it against config/ (test/chart).
 	cd test/chart && $(GO) test $(GO_TEST_FLAGS) ./...
+
+.PHONY: plugin-test
+plugin-test: tools ## Run the real kubectl with kubectl-dora against two simulated clusters as two zones (test/plugin).
+	$(GO) test $(GO_TEST_FLAGS) -timeout 20m ./test/plugin/...
 
 .PHONY: install-test
 install-test: tools $(BIN)/helm ## Install the Helm chart into the simulated cluster and run the manager and agents as its service accounts (test/install).
