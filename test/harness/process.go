@@ -11,7 +11,7 @@ import (
 	"strconv"
 	"time"
 
-	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/rest"
 
 	"github.com/dora-hpc/dora-operator/internal/simcluster"
 )
@@ -54,20 +54,10 @@ func BuildManager(ctx context.Context, dir string) (string, error) {
 // and probes off, and its output appended to manager-process.log in the cluster's LogDir.
 // Nothing runs until Start.
 func (e *Env) NewManagerProcess(bin, dir string, extraArgs ...string) (*ManagerProcess, error) {
-	cfg, err := clientcmd.LoadFromFile(e.Cluster.Kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("reading the admin kubeconfig: %w", err)
-	}
-	kctx, ok := cfg.Contexts[cfg.CurrentContext]
-	if !ok || cfg.AuthInfos[kctx.AuthInfo] == nil {
-		return nil, fmt.Errorf("the admin kubeconfig %s has no user for its current context %q", e.Cluster.Kubeconfig, cfg.CurrentContext)
-	}
-	auth := cfg.AuthInfos[kctx.AuthInfo]
-	auth.Impersonate = e.Manager.UserName()
-	auth.ImpersonateGroups = e.Manager.Groups()
 	kubeconfig := filepath.Join(dir, "manager.kubeconfig")
-	if err := clientcmd.WriteToFile(*cfg, kubeconfig); err != nil {
-		return nil, fmt.Errorf("writing the manager's kubeconfig: %w", err)
+	as := rest.ImpersonationConfig{UserName: e.Manager.UserName(), Groups: e.Manager.Groups()}
+	if err := simcluster.ImpersonatingKubeconfig(e.Cluster.Kubeconfig, kubeconfig, as); err != nil {
+		return nil, err
 	}
 	log, err := os.OpenFile(filepath.Join(e.Cluster.LogDir, "manager-process.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
