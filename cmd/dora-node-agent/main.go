@@ -34,6 +34,7 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/agent/podresources"
 	"github.com/dora-hpc/dora-operator/internal/agent/report"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
+	"github.com/dora-hpc/dora-operator/internal/memlimit"
 )
 
 func main() {
@@ -64,6 +65,11 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("agent")
+	if limit, source, err := memlimit.Apply(); err != nil {
+		log.Error(err, "Reading the container's memory limit; running without a soft memory limit", "file", source)
+	} else if limit > 0 {
+		log.Info("Soft memory limit", "bytes", limit, "from", source)
+	}
 
 	lib, err := openNVML(nvmlSource, cfg.NodeName)
 	if err != nil {

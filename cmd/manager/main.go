@@ -15,6 +15,7 @@ import (
 
 	"github.com/dora-hpc/dora-operator/internal/credits"
 	"github.com/dora-hpc/dora-operator/internal/manager"
+	"github.com/dora-hpc/dora-operator/internal/memlimit"
 	"github.com/dora-hpc/dora-operator/internal/nfs"
 )
 
@@ -69,6 +70,11 @@ func main() {
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
 	log := ctrl.Log.WithName("setup")
+	if limit, source, err := memlimit.Apply(); err != nil {
+		log.Error(err, "Reading the container's memory limit; running without a soft memory limit", "file", source)
+	} else if limit > 0 {
+		log.Info("Soft memory limit", "bytes", limit, "from", source)
+	}
 	week, err := credits.ParseWeek(resetDay, resetTime, resetZone)
 	if err != nil {
 		log.Error(err, "Invalid credits week")

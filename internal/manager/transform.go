@@ -43,12 +43,12 @@ func trimPod(obj any) (any, error) {
 	if owner, ok := pod.Annotations[doradev1.AnnotationOwner]; ok {
 		trimmed.Annotations = map[string]string{doradev1.AnnotationOwner: owner}
 	}
-	// Of the containers, only the GPUs they hold: the credit controller charges them.
+	// Of the containers, only the GPUs and CPUs they ask for: the credit controller charges
+	// them (CPU cores when a ResourceCredit prices the node's CPU model).
 	for _, c := range pod.Spec.Containers {
 		kept := corev1.Container{Name: c.Name}
-		if q, ok := c.Resources.Limits[corev1.ResourceName(gpu.ResourceName)]; ok {
-			kept.Resources.Limits = corev1.ResourceList{corev1.ResourceName(gpu.ResourceName): q}
-		}
+		kept.Resources.Limits = chargedResources(c.Resources.Limits)
+		kept.Resources.Requests = chargedResources(c.Resources.Requests)
 		trimmed.Spec.Containers = append(trimmed.Spec.Containers, kept)
 	}
 	for _, c := range pod.Status.ContainerStatuses {
@@ -57,4 +57,18 @@ func trimPod(obj any) (any, error) {
 		})
 	}
 	return trimmed, nil
+}
+
+// chargedResources keeps of a container's resources the GPUs and CPUs; nil when it has none.
+func chargedResources(in corev1.ResourceList) corev1.ResourceList {
+	var out corev1.ResourceList
+	for _, name := range []corev1.ResourceName{corev1.ResourceName(gpu.ResourceName), corev1.ResourceCPU} {
+		if q, ok := in[name]; ok {
+			if out == nil {
+				out = corev1.ResourceList{}
+			}
+			out[name] = q
+		}
+	}
+	return out
 }

@@ -17,7 +17,8 @@ func TestTrimPod(t *testing.T) {
 			Labels: map[string]string{"dora.dev/workload": "w"}, OwnerReferences: []metav1.OwnerReference{{Name: "w"}},
 			Annotations: map[string]string{"big": "x", "dora.dev/owner": "amedeo"}, Finalizers: []string{"dora.dev/credits"}},
 		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "workload", Image: "ubuntu", Env: []corev1.EnvVar{{Name: "A"}},
-			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("2"), "memory": resource.MustParse("1Gi")}}}}},
+			Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("2"), "memory": resource.MustParse("1Gi")},
+				Requests: corev1.ResourceList{"cpu": resource.MustParse("1500m"), "memory": resource.MustParse("1Gi")}}}}},
 		Status: corev1.PodStatus{Phase: corev1.PodRunning, Reason: "r", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}},
 			ContainerStatuses: []corev1.ContainerStatus{{Name: "workload", Image: "ubuntu", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}},
 	}
@@ -33,10 +34,11 @@ func TestTrimPod(t *testing.T) {
 		t.Errorf("what the controller reads was lost: %+v", got)
 	}
 	if got.Annotations["dora.dev/owner"] != "amedeo" || len(got.Finalizers) != 1 || len(got.Spec.Containers) != 1 ||
-		got.Spec.Containers[0].Resources.Limits.Name("nvidia.com/gpu", resource.DecimalSI).Value() != 2 {
+		got.Spec.Containers[0].Resources.Limits.Name("nvidia.com/gpu", resource.DecimalSI).Value() != 2 ||
+		got.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() != 1500 {
 		t.Errorf("what the credit controller reads was lost: %+v", got)
 	}
-	if len(got.Annotations) != 1 || got.Spec.Containers[0].Image != "" || len(got.Spec.Containers[0].Resources.Limits) != 1 || got.Status.ContainerStatuses[0].Image != "" {
+	if len(got.Annotations) != 1 || got.Spec.Containers[0].Image != "" || len(got.Spec.Containers[0].Resources.Limits) != 1 || len(got.Spec.Containers[0].Resources.Requests) != 1 || got.Status.ContainerStatuses[0].Image != "" {
 		t.Errorf("the bulk was kept: %+v", got)
 	}
 	if other, _ := trimPod("not a pod"); other != "not a pod" {

@@ -124,6 +124,23 @@ func TestOwnerMutator(t *testing.T) {
 	}
 }
 
+// The Users are read from the cache; a User the cache does not have yet (created a moment
+// ago) is looked for with the live reader, so that their first workload is theirs.
+func TestOwnerMutatorFindsAUserTheCacheLacks(t *testing.T) {
+	cache := testclient.Objects()
+	live := testclient.Objects(&doradev1.User{ObjectMeta: metav1.ObjectMeta{Name: "amedeo.setti"}})
+	req := request(t, admissionv1.Create, "amedeo.setti", "amedeo-setti", owned("a", ""), nil)
+
+	resp := OwnerMutator{Users: cache, Live: live}.Handle(context.Background(), req)
+	if !resp.Allowed || len(resp.Patches) != 1 {
+		t.Fatalf("a User only the live reader has: allowed %v, patches %v; want the owner stamped", resp.Allowed, resp.Patches)
+	}
+	resp = OwnerMutator{Users: cache}.Handle(context.Background(), req)
+	if !resp.Allowed || len(resp.Patches) != 0 {
+		t.Fatalf("no User anywhere: allowed %v, patches %v; want the workload left unowned", resp.Allowed, resp.Patches)
+	}
+}
+
 func workloadWith(change func(*doradev1.Workload)) *doradev1.Workload {
 	wl := &doradev1.Workload{TypeMeta: metav1.TypeMeta{APIVersion: "dora.dev/v1alpha1", Kind: "Workload"},
 		ObjectMeta: metav1.ObjectMeta{Name: "blue.red", Namespace: "amedeo-setti"}}

@@ -32,8 +32,29 @@ type OwnerMutator struct {
 	// UsernamePrefix is the cluster's prefix before Dora user names (--username-prefix).
 	UsernamePrefix string
 	Authorizer     authz.Authorizer
-	// Users reads Dora Users: a requester is a Dora user only when theirs exists.
+	// Users reads Dora Users: a requester is a Dora user only when theirs exists. Give it
+	// the manager's cache: every workload write asks.
 	Users client.Reader
+	// Live, when set, is asked when Users finds no User (the manager's API reader): a User
+	// created a moment ago may not be in the cache yet, and their first workload must be
+	// theirs, and charged.
+	Live client.Reader
+}
+
+// isUser says whether a Dora User of this name exists: in Users, else in Live.
+func (m OwnerMutator) isUser(ctx context.Context, name string) (bool, error) {
+	for _, r := range []client.Reader{m.Users, m.Live} {
+		if r == nil {
+			continue
+		}
+		switch err := r.Get(ctx, client.ObjectKey{Name: name}, &doradev1.User{}); {
+		case err == nil:
+			return true, nil
+		case !apierrors.IsNotFound(err):
+			return false, fmt.Errorf("reading user %s: %w", name, err)
+		}
+	}
+	return false, nil
 }
 
 // Handle implements admission.Handler.
@@ -48,11 +69,8 @@ func (m OwnerMutator) Handle(ctx context.Context, req admission.Request) admissi
 	asked := obj.Annotations[doradev1.AnnotationOwner]
 	requester, isDoraUser := authz.DoraUser(m.UsernamePrefix, req.UserInfo.Username)
 	if isDoraUser {
-		switch err := m.Users.Get(ctx, client.ObjectKey{Name: requester}, &doradev1.User{}); {
-		case apierrors.IsNotFound(err):
-			isDoraUser = false
-		case err != nil:
-			return admission.Errored(http.StatusInternalServerError, fmt.Errorf("reading user %s: %w", requester, err))
+		if isDoraUser, err = m.isUser(ctx, requester); err != nil {
+			return admission.Errored(http.StatusInternalServerError, err)
 		}
 	}
 

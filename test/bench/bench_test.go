@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -25,7 +27,9 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -37,24 +41,29 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 	"github.com/dora-hpc/dora-operator/internal/manager"
+	"github.com/dora-hpc/dora-operator/internal/memlimit"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
 	"github.com/dora-hpc/dora-operator/internal/simcluster"
 )
 
 var (
-	managerBin = flag.String("manager", "../../bin/manager", "the manager binary to measure")
-	workloads  = flag.Int("workloads", 1000, "workloads in the throughput phase")
-	replicas   = flag.Int("replicas", 4, "replicas per workload")
-	nodes      = flag.Int("nodes", 250, "fake GPU nodes")
-	rate       = flag.Int("rate", 50, "workloads per second in the latency phase")
-	rateFor    = flag.Duration("rate-for", 10*time.Second, "length of the latency phase")
-	idleFor    = flag.Duration("idle-for", time.Minute, "how long the settled cluster is watched for writes")
-	workers    = flag.Int("workers", 16, "parallel creators, for the raw client and for applying workloads")
-	scale      = flag.String("scale", "", "a preset of -workloads and -nodes: small (200 on 100), large (10,000 on 1,000); empty keeps the flags")
-	pprofAddr  = flag.String("pprof", "", "serve the manager's Go profiles at this address (such as 127.0.0.1:6060) during the run")
+	managerBin  = flag.String("manager", "../../bin/manager", "the manager binary to measure")
+	workloads   = flag.Int("workloads", 1000, "workloads in the throughput phase")
+	replicas    = flag.Int("replicas", 4, "replicas per workload")
+	nodes       = flag.Int("nodes", 250, "fake GPU nodes")
+	rate        = flag.Int("rate", 50, "workloads per second in the latency phase")
+	rateFor     = flag.Duration("rate-for", 10*time.Second, "length of the latency phase")
+	probeFor    = flag.Duration("probe-for", 5*time.Second, "length of each rate probed for the highest sustained rate")
+	idleFor     = flag.Duration("idle-for", time.Minute, "how long the settled cluster is watched for writes")
+	workers     = flag.Int("workers", 16, "parallel creators, for the raw client and for applying workloads")
+	scale       = flag.String("scale", "", "a preset of -workloads and -nodes: small (200 on 100), large (10,000 on 1,000); empty keeps the flags")
+	pprofAddr   = flag.String("pprof", "", "serve the manager's Go profiles at this address (such as 127.0.0.1:6060) during the run")
+	managerArgs = flag.String("manager-args", "", "more flags for the manager, space-separated (such as --kube-api-qps=200), to compare settings; the table is of the shipped defaults without it")
+	profileDir  = flag.String("profile-dir", "", "with -pprof: write the manager's CPU profile of the throughput phase (cpu-NNN.pprof, 10 s each: give them all to go tool pprof) and its heap once settled (heap.pprof) here")
 )
 
 // benchUser is the Dora user the workloads are applied as: the owner webhook stamps them,
@@ -104,7 +113,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	}
 	defer mgr.stop()
 
-	for _, ns := range []string{"bench-raw", "bench-op", "bench-rawlat", "bench-lat"} {
+	for _, ns := range append([]string{"bench-raw", "bench-op", "bench-rawlat", "bench-lat"}, rateNamespaces()...) {
 		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
 			b.Fatal(err)
 		}
@@ -136,7 +145,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	parallel(len(pods), *workers, func(i int) error { return c.Create(ctx, pods[i]) }, b)
 	rawTime := time.Since(rawStart)
 	// Let the scheduler and kwok finish with the raw pods before the manager's turn.
-	waitFor(b, 10*time.Minute, "raw pods to be scheduled", func() (bool, error) {
+	waitFor(b, phaseTimeout(), "raw pods to be scheduled", func() (bool, error) {
 		l := &corev1.PodList{}
 		err := c.List(ctx, l, client.InNamespace("bench-raw"), client.MatchingFields{"spec.nodeName": ""}, client.Limit(1))
 		return err == nil && len(l.Items) == 0, nil
@@ -146,14 +155,15 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	metricsBefore := mgr.metrics(b)
 	cpuBefore := mgr.cpuSeconds(b)
 	seen := watchPods(ctx, b, cs, "bench-op")
+	profiled := mgr.profileCPU(b)
 	opStart := time.Now()
 	parallel(len(specs), *workers, func(i int) error { return userClient.Create(ctx, specs[i]) }, b)
-	seen.waitCount(b, total, 10*time.Minute)
+	seen.waitCount(b, total, phaseTimeout())
 	opTime := time.Since(opStart)
 	seen.stop()
 
 	// Settle: every workload Running, and the manager quiet for a few seconds.
-	waitFor(b, 10*time.Minute, "workloads to run", func() (bool, error) {
+	waitFor(b, phaseTimeout(), "workloads to run", func() (bool, error) {
 		l := &doradev1.WorkloadList{}
 		if err := c.List(ctx, l, client.InNamespace("bench-op")); err != nil {
 			return false, nil
@@ -167,8 +177,11 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	})
 	settled := mgr.waitQuiet(b, 5*time.Second)
 	writesPerWorkload := float64(settled.total()-writesBefore.total()) / float64(*workloads)
+	breakdown := writeBreakdown(ctx, b, c, "bench-op", settled.sub(writesBefore), total)
 	cpuPerThousand := (mgr.cpuSeconds(b) - cpuBefore) / float64(*workloads) * 1000
 	shares := mgr.metrics(b).sub(metricsBefore)
+	profiled()
+	mgr.fetchProfile(b, "heap.pprof", "heap")
 
 	// (d) the settled cluster, watched for writes.
 	idleStart := mgr.writes(b)
@@ -199,6 +212,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 		return first
 	})
 	latencies := steadyRate(ctx, b, cs, "bench-lat", func(wl *doradev1.Workload) error { return userClient.Create(ctx, wl) })
+	sustained, probes := highestSustained(ctx, b, cs, func(wl *doradev1.Workload) error { return userClient.Create(ctx, wl) })
 
 	rss := mgr.peakRSS(b)
 	ratio := rawTime.Seconds() / opTime.Seconds()
@@ -208,22 +222,70 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	b.ReportMetric(idlePerMinute, "idle-writes/min")
 	b.ReportMetric(float64(rss)/(1<<20), "peak-rss-MiB")
 
+	chart, err := chartDefaults()
+	if err != nil {
+		b.Fatal(err)
+	}
 	fmt.Printf(`
-Dora manager on the simulated cluster: %d fake GPU nodes, %d workloads x %d replicas (%d pods)
+Dora manager on the simulated cluster: %d fake GPU nodes, %d workloads x %d replicas (%d pods), %d CPU cores
+The manager runs with the Helm chart's defaults: --kube-api-qps=%v --kube-api-burst=%v, GOMEMLIMIT %d MiB (%.0f%% of the %d MiB container limit)%s
 | figure | measured | target |
 |---|---|---|
 | (a) workloads -> pods throughput vs a raw client (same pods, same API server) | %.2fx (raw %.1fs, manager %.1fs) | >= 0.8x |
 | (b) apply -> all pods created at %d workloads/s for %s: p50 / p99 | %s / %s (a raw client creating the pods itself: %s / %s) | p99 < 1s |
 | (c) manager API writes per workload (%d replicas; from its own client metrics) | %.2f (%s) | <= %d |
+| (c') the writes per workload by what they made | %s | |
+| (b') highest rate the manager keeps up with (probed %s each; median apply -> pods of the first second -> of the last) | %d workloads/s (%s) | reported |
 | (d) manager API writes per minute, settled and idle | %.1f | 0 |
 | (e) manager peak RSS | %.0f MiB | <= 256 MiB at 10,000 workloads |
 | (f) manager CPU-seconds per 1,000 workloads (throughput phase) | %.1f | reported |
 | (g) time inside the manager in the throughput phase: admission webhooks / workload reconciles / credit reconciles | %.1fs (%d requests) / %.1fs / %.1fs | reported |
-`, *nodes, *workloads, *replicas, total, ratio, rawTime.Seconds(), opTime.Seconds(), *rate, rateFor.String(),
+`, *nodes, *workloads, *replicas, total, runtime.NumCPU(), chart.qps, chart.burst, memlimit.Soft(chart.memoryLimit)>>20, memlimit.Share*100, chart.memoryLimit>>20, extraArgs(),
+		ratio, rawTime.Seconds(), opTime.Seconds(), *rate, rateFor.String(),
 		pct(latencies, 0.5).Round(time.Millisecond), pct(latencies, 0.99).Round(time.Millisecond),
 		pct(rawLatencies, 0.5).Round(time.Millisecond), pct(rawLatencies, 0.99).Round(time.Millisecond),
-		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+1, idlePerMinute, float64(rss)/(1<<20),
+		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+1, breakdown, probeFor.String(), sustained, strings.Join(probes, "; "), idlePerMinute, float64(rss)/(1<<20),
 		cpuPerThousand, shares["webhook_seconds"], int(shares["webhook_requests"]), shares["reconcile_seconds_workload"], shares["reconcile_seconds_credits"])
+}
+
+// writeBreakdown says what the manager's writes of the throughput phase (w) made, per
+// workload: its pods, ControllerRevisions and events (by reason) in ns, and the rest (status
+// writes of Workloads, UserCredits and the Zone, and any other).
+func writeBreakdown(ctx context.Context, b *testing.B, c client.Client, ns string, w writeCounts, pods int) string {
+	revisions := &appsv1.ControllerRevisionList{}
+	if err := c.List(ctx, revisions, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	events := &eventsv1.EventList{}
+	if err := c.List(ctx, events, client.InNamespace(ns)); err != nil {
+		b.Fatal(err)
+	}
+	byReason := map[string]int{}
+	ours := 0
+	for _, e := range events.Items {
+		if strings.HasPrefix(e.ReportingController, "dora-") {
+			byReason[e.Reason]++
+			ours++
+		}
+	}
+	reasons := make([]string, 0, len(byReason))
+	for r, n := range byReason {
+		reasons = append(reasons, fmt.Sprintf("%s %.2f", r, float64(n)/float64(*workloads)))
+	}
+	sort.Strings(reasons)
+	per := func(n float64) string { return fmt.Sprintf("%.2f", n/float64(*workloads)) }
+	otherPosts := w["POST"] - float64(pods) - float64(len(revisions.Items)) - float64(ours)
+	return fmt.Sprintf("pods %s, ControllerRevisions %s, events %s [%s], other creates %s, PATCH/PUT (status and other updates) %s, DELETE %s",
+		per(float64(pods)), per(float64(len(revisions.Items))), per(float64(ours)), strings.Join(reasons, ", "),
+		per(otherPosts), per(w["PATCH"]+w["PUT"]), per(w["DELETE"]))
+}
+
+// extraArgs says which flags -manager-args added, for the table's header.
+func extraArgs() string {
+	if *managerArgs == "" {
+		return ""
+	}
+	return "; and, not the defaults: " + *managerArgs
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
@@ -253,11 +315,19 @@ func benchWorkload(ns, name string, replicas, gpus int32) *doradev1.Workload {
 // steadyRate applies workloads at a fixed rate with apply, and returns, sorted, for each
 // the time from the start of its apply to its last pod being seen.
 func steadyRate(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string, apply func(*doradev1.Workload) error) []time.Duration {
-	n := int(rateFor.Seconds() * float64(*rate))
+	lat := atRate(ctx, b, cs, ns, *rate, *rateFor, apply)
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	return lat
+}
+
+// atRate applies perSecond workloads a second for length with apply, and returns, in the
+// order they were applied, the time from the start of each apply to its last pod being seen.
+func atRate(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns string, perSecond int, length time.Duration, apply func(*doradev1.Workload) error) []time.Duration {
+	n := int(length.Seconds() * float64(perSecond))
 	seen := watchPods(ctx, b, cs, ns)
 	defer seen.stop()
 	applied := make([]time.Time, n)
-	ticker := time.NewTicker(time.Second / time.Duration(*rate))
+	ticker := time.NewTicker(time.Second / time.Duration(perSecond))
 	defer ticker.Stop()
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
@@ -273,13 +343,62 @@ func steadyRate(ctx context.Context, b *testing.B, cs kubernetes.Interface, ns s
 		}(i)
 	}
 	wg.Wait()
-	seen.waitCount(b, n**replicas, 5*time.Minute)
+	seen.waitCount(b, n**replicas, phaseTimeout())
 	lat := make([]time.Duration, 0, n)
 	for i := 0; i < n; i++ {
 		lat = append(lat, seen.lastOf(fmt.Sprintf("l%04d", i)).Sub(applied[i]))
 	}
-	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	return lat
+}
+
+// probeRates are the rates (workloads a second) at which the bench asks whether the
+// manager keeps up, in order; it stops at the first it does not.
+var probeRates = []int{25, 50, 100, 200, 400}
+
+// highestSustained applies workloads at each of probeRates for -probe-for, each rate in
+// its namespace, and returns the highest rate the manager kept up with (0 for none) and,
+// for the report, each probed rate's first- and last-second medians.
+func highestSustained(ctx context.Context, b *testing.B, cs kubernetes.Interface, apply func(*doradev1.Workload) error) (int, []string) {
+	best := 0
+	var notes []string
+	for _, r := range probeRates {
+		lat := atRate(ctx, b, cs, rateNamespace(r), r, *probeFor, apply)
+		first, last := median(lat[:r]), median(lat[len(lat)-r:])
+		ok := keepsUp(first, last)
+		notes = append(notes, fmt.Sprintf("%d/s: %s -> %s", r, first.Round(10*time.Millisecond), last.Round(10*time.Millisecond)))
+		if !ok {
+			break
+		}
+		best = r
+	}
+	return best, notes
+}
+
+// keepsUp says whether a rate was sustained, from the median apply -> pods latency of the
+// workloads applied in its first second and in its last: a queue that grows shows as the
+// latency growing along the phase; more than a second of growth is not keeping up.
+func keepsUp(first, last time.Duration) bool { return last-first <= time.Second }
+
+func rateNamespace(r int) string { return fmt.Sprintf("bench-rate-%d", r) }
+
+func rateNamespaces() []string {
+	var out []string
+	for _, r := range probeRates {
+		out = append(out, rateNamespace(r))
+	}
+	return out
+}
+
+func median(d []time.Duration) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	return pct(s, 0.5)
+}
+
+// phaseTimeout is how long the bench waits for a phase's pods: ten minutes, and more for a
+// bigger cluster (20 ms per pod: 40,000 pods get 23 minutes).
+func phaseTimeout() time.Duration {
+	return 10*time.Minute + time.Duration(*workloads**replicas)*20*time.Millisecond
 }
 
 // podWatch counts pods appearing in a namespace and remembers when each workload's last
@@ -384,11 +503,19 @@ func startManager(cluster *simcluster.Cluster) (*managerProcess, error) {
 		"--webhook-host=" + cluster.Webhook.LocalServingHost, "--webhook-port=" + strconv.Itoa(cluster.Webhook.LocalServingPort),
 		"--webhook-cert-dir=" + cluster.Webhook.LocalServingCertDir,
 		"--metrics-bind-address=" + addr, "--metrics-secure=false", "--health-probe-bind-address=0",
-		"--kube-api-qps=500", "--kube-api-burst=1000"}
+	}
 	if *pprofAddr != "" {
 		args = append(args, "--pprof-bind-address="+*pprofAddr)
 	}
-	cmd := exec.Command(bin, args...)
+	chart, err := chartDefaults()
+	if err != nil {
+		return nil, err
+	}
+	// The manager as the chart installs it by default: its client limits, and the soft
+	// memory limit it would set itself under the chart's container limit.
+	args = append([]string{fmt.Sprintf("--kube-api-qps=%v", chart.qps), fmt.Sprintf("--kube-api-burst=%v", chart.burst)}, args...)
+	cmd := exec.Command(bin, append(args, strings.Fields(*managerArgs)...)...)
+	cmd.Env = append(os.Environ(), fmt.Sprintf("GOMEMLIMIT=%d", memlimit.Soft(chart.memoryLimit)))
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -411,6 +538,90 @@ func startManager(cluster *simcluster.Cluster) (*managerProcess, error) {
 	return m, err
 }
 
+// chartSettings are the Helm chart's defaults the bench runs the manager with.
+type chartSettings struct {
+	qps, burst  float64
+	memoryLimit int64
+}
+
+// chartDefaults reads the manager's defaults from the chart's values.yaml.
+func chartDefaults() (chartSettings, error) {
+	root, err := simcluster.RepoRoot()
+	if err != nil {
+		return chartSettings{}, err
+	}
+	data, err := os.ReadFile(filepath.Join(root, "charts", "dora-operator", "values.yaml"))
+	if err != nil {
+		return chartSettings{}, err
+	}
+	var values struct {
+		Manager struct {
+			KubeAPI struct {
+				QPS   float64 `json:"qps"`
+				Burst float64 `json:"burst"`
+			} `json:"kubeAPI"`
+			Resources corev1.ResourceRequirements `json:"resources"`
+		} `json:"manager"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		return chartSettings{}, fmt.Errorf("the chart's values.yaml: %w", err)
+	}
+	m := values.Manager
+	limit := m.Resources.Limits.Memory().Value()
+	if m.KubeAPI.QPS == 0 || limit == 0 {
+		return chartSettings{}, fmt.Errorf("the chart's values.yaml has no manager.kubeAPI.qps or manager.resources.limits.memory")
+	}
+	return chartSettings{qps: m.KubeAPI.QPS, burst: m.KubeAPI.Burst, memoryLimit: limit}, nil
+}
+
+// profileCPU records the manager's CPU profile into -profile-dir as cpu-NNN.pprof, ten
+// seconds each (Go writes a CPU profile only once it ends, so a phase of unknown length is
+// covered by consecutive ones; `go tool pprof` merges the files given together), until the
+// returned function is called; that waits for the last one. Without -pprof and -profile-dir
+// it does nothing.
+func (m *managerProcess) profileCPU(b *testing.B) func() {
+	if *pprofAddr == "" || *profileDir == "" {
+		return func() {}
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			m.fetchProfile(b, fmt.Sprintf("cpu-%03d.pprof", i), "profile?seconds=10")
+		}
+	}()
+	return func() { close(stop); <-done }
+}
+
+// fetchProfile writes one of the manager's profiles (path under /debug/pprof/) into
+// -profile-dir as file. Without -pprof and -profile-dir it does nothing.
+func (m *managerProcess) fetchProfile(b *testing.B, file, path string) {
+	if *pprofAddr == "" || *profileDir == "" {
+		return
+	}
+	resp, err := http.Get("http://" + *pprofAddr + "/debug/pprof/" + path)
+	if err != nil {
+		b.Logf("profile %s: %v", file, err)
+		return
+	}
+	defer func() { _ = resp.Body.Close() }()
+	out, err := os.Create(filepath.Join(*profileDir, file))
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	defer func() { _ = out.Close() }()
+	if _, err := io.Copy(out, resp.Body); err != nil {
+		b.Logf("profile %s: %v", file, err)
+	}
+}
+
 // rawPod makes a pod the manager would create into one of the raw client's: no workload
 // label (so not in the manager's cache) and no credit finalizer.
 func rawPod(pod *corev1.Pod) {
@@ -430,7 +641,7 @@ func setUpUser(ctx context.Context, b *testing.B, cluster *simcluster.Cluster, c
 		&rbacv1.ClusterRole{ObjectMeta: metav1.ObjectMeta{Name: "bench-workloads"}, Rules: []rbacv1.PolicyRule{
 			{APIGroups: []string{"dora.dev"}, Resources: []string{"workloads"}, Verbs: []string{"create", "get", "list", "watch"}}}},
 	}
-	for _, ns := range []string{"bench-op", "bench-lat"} {
+	for _, ns := range append([]string{"bench-op", "bench-lat"}, rateNamespaces()...) {
 		objs = append(objs, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bench-user"},
 			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "ClusterRole", Name: "bench-workloads"},
 			Subjects: []rbacv1.Subject{{APIGroup: "rbac.authorization.k8s.io", Kind: "User", Name: benchUser}}})

@@ -35,6 +35,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/coalesce"
 	"github.com/dora-hpc/dora-operator/internal/controller/indexes"
 	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/credits"
@@ -82,7 +83,14 @@ type Reconciler struct {
 	unownedWritten time.Time
 	// rateWritten holds when each user's UserCredit was last written (user -> time.Time).
 	rateWritten sync.Map
+	// window spaces out a user's reconciles that their pods' events ask for: a user's
+	// reconcile reads all their pods, and a sweep of a thousand workloads starting is tens
+	// of thousands of pod events.
+	window *coalesce.Window
 }
+
+// podWindow is the least time between two reconciles of one user that pod events ask for.
+const podWindow = time.Second
 
 // NewReconciler returns a Reconciler using the manager's client, an event recorder and a
 // clock (clock.RealClock{} outside tests).
@@ -90,7 +98,8 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 	if opts.Week.Location == nil {
 		opts.Week = credits.DefaultWeek()
 	}
-	return &Reconciler{client: c, recorder: recorder, clock: clk, zone: opts.Zone, week: opts.Week, requireBudget: opts.RequireBudget, metrics: opts.Metrics}
+	return &Reconciler{client: c, recorder: recorder, clock: clk, zone: opts.Zone, week: opts.Week, requireBudget: opts.RequireBudget, metrics: opts.Metrics,
+		window: coalesce.New(podWindow, clk)}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=usercredits,verbs=get;list;watch;create
@@ -106,6 +115,7 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 // Reconcile charges one user's pods: the request's name is the user's, or indexes.Unowned
 // for the counted pods of workloads without an owner.
 func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	defer r.window.Began(req)()
 	if req.Name == indexes.Unowned {
 		return r.reconcileUnowned(ctx)
 	}
@@ -118,6 +128,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		}
 		r.setSnapshot(req.Name, nil)
 		r.rateWritten.Delete(req.Name)
+		r.window.Forget(req)
 		return ctrl.Result{}, r.releaseOrphans(ctx, req.Name, now)
 	}
 	uc, err := r.ensureUserCredit(ctx, user)
@@ -349,8 +360,9 @@ func (r *Reconciler) release(ctx context.Context, pods []*corev1.Pod, ledger cre
 	return nil
 }
 
-func (r *Reconciler) removeFinalizer(ctx context.Context, pod *corev1.Pod) error {
-	patch := client.MergeFromWithOptions(pod.DeepCopy(), client.MergeFromWithOptimisticLock{})
+func (r *Reconciler) removeFinalizer(ctx context.Context, cached *corev1.Pod) error {
+	pod := cached.DeepCopy()
+	patch := client.MergeFromWithOptions(cached, client.MergeFromWithOptimisticLock{})
 	controllerutil.RemoveFinalizer(pod, doradev1.FinalizerCredits)
 	if err := r.client.Patch(ctx, pod, patch); err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("releasing pod %s: %w", klog.KObj(pod), err)
@@ -446,12 +458,14 @@ func (r *Reconciler) prices(ctx context.Context, now time.Time) (credits.Prices,
 	return prices, nil
 }
 
-// pods are the user's pods in this cluster and what each is charged for. A pod charged as
-// its node's product because the agent maps none of the node's GPUs to it gets an event,
-// once.
+// pods are the user's pods in this cluster and what each is charged for. A pod whose
+// GPUs' model is a guess (a node of several models whose agent maps none of its GPUs to
+// it) or unknown gets an event, once; one charged as its node's only model does not.
 func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, prices credits.Prices) ([]*corev1.Pod, []credits.PodUsage, error) {
 	var list corev1.PodList
-	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: user}); err != nil {
+	// The cache's own pods, not copies (a user may have tens of thousands): read here, and
+	// copied before the one write made of them (removeFinalizer).
+	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: user}, client.UnsafeDisableDeepCopy); err != nil {
 		return nil, nil, fmt.Errorf("listing the pods of %s: %w", user, err)
 	}
 	pods := make([]*corev1.Pod, 0, len(list.Items))
@@ -480,8 +494,8 @@ func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, price
 					nodes[name] = node
 				}
 				var source productSource
-				u.Product, source = productOf(pod, u.GPUs, dn, node)
-				if source != fromAgent && !u.Start.IsZero() {
+				u.Product, source = productOf(pod, u.GPUs, dn, node, prices)
+				if (source == ambiguous || source == unknown) && !u.Start.IsZero() {
 					r.reportProduct(pod, u.Product)
 				}
 				ctrl.LoggerFrom(ctx).V(1).Info("Charged pod", "pod", klog.KObj(pod), "product", u.Product, "gpus", u.GPUs)
@@ -495,8 +509,8 @@ func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, price
 	return pods, usages, nil
 }
 
-// reportProduct says, once per pod, that its GPUs' model could not be told from its node's
-// agent and what it is charged as instead.
+// reportProduct says, once per pod, that its GPUs' model could not be told and what it is
+// charged as instead.
 func (r *Reconciler) reportProduct(pod *corev1.Pod, product string) {
 	if _, seen := r.reported.LoadOrStore(pod.UID, true); seen {
 		return
@@ -507,7 +521,7 @@ func (r *Reconciler) reportProduct(pod *corev1.Pod, product string) {
 		return
 	}
 	r.recorder.Eventf(pod, nil, corev1.EventTypeWarning, EventProductUnknown, "Charge",
-		"The node agent of %s maps none of its GPUs to this pod: charged as the node's GPU product, %s", pod.Spec.NodeName, product)
+		"Node %s has GPUs of several models and its agent maps none of them to this pod: charged as the node's first GPU's model, %s", pod.Spec.NodeName, product)
 }
 
 // zoneOf is the zone's entry of the UserCredit's status, empty if it has none.
@@ -546,13 +560,14 @@ func hasTrue(conds []metav1.Condition, t string) bool {
 }
 
 // SetupWithManager registers the controller: a user is reconciled when its User,
-// UserCredit or pods change, and every user when a price does.
+// UserCredit or pods change (at most once per podWindow for the pods), and every user when
+// a price does.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("credits").
 		For(&doradev1.User{}).
 		Watches(&doradev1.UserCredit{}, handler.EnqueueRequestsFromMapFunc(userOfCredit)).
-		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(ownerOfPod)).
+		Watches(&corev1.Pod{}, r.window.Map(ownerOfPod)).
 		Watches(&doradev1.ResourceCredit{}, handler.EnqueueRequestsFromMapFunc(r.everyUser)).
 		Watches(&doradev1.Node{}, handler.EnqueueRequestsFromMapFunc(r.ownersOnNode), builder.WithPredicates(gpuHoldersChanged)).
 		Complete(r)

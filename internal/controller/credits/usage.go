@@ -70,18 +70,23 @@ type productSource int
 const (
 	// fromAgent: the node's agent maps the pod's GPUs to it on the Dora Node.
 	fromAgent productSource = iota
-	// fromNode: the agent maps none of the node's GPUs to the pod, so the pod is charged as
-	// the node's GPU product, which on a mixed node may not be the model it holds.
+	// fromNode: the agent maps none of the node's GPUs to the pod (its report may simply
+	// lag the pod's start), and all the node's GPUs are one model: the pod is charged as
+	// that model, exactly.
 	fromNode
+	// ambiguous: as fromNode, on a node with GPUs of more than one model: the pod is charged
+	// as the node's first GPU's model, which may not be the one it holds.
+	ambiguous
 	// unknown: no product is known; the time is unpriced.
 	unknown
 )
 
 // productOf is the model of the GPUs the pod holds: what the node's agent maps to it on the
 // Dora Node (the model most of its GPUs are, the first in order on a tie), else the node's
-// GPU product (its first GPU's, else its nvidia.com/gpu.product label). A pod without GPUs
-// has no product: it is free (unless its CPU is priced: see cpuUsage).
-func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node) (string, productSource) {
+// GPU product (its first GPU's, else the product its nvidia.com/gpu.product label names; see
+// labelProduct). A pod without GPUs has no product: it is free (unless its CPU is priced:
+// see cpuUsage).
+func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node, prices credits.Prices) (string, productSource) {
 	if gpus <= 0 {
 		return "", fromAgent
 	}
@@ -101,16 +106,44 @@ func productOf(pod *corev1.Pod, gpus int64, dn *doradev1.Node, node *corev1.Node
 		if best != "" {
 			return best, fromAgent
 		}
+		first, source := "", fromNode
 		for _, g := range dn.Status.GPUs {
-			if g.Product != "" {
-				return g.Product, fromNode
+			switch {
+			case g.Product == "":
+			case first == "":
+				first = g.Product
+			case g.Product != first:
+				source = ambiguous
 			}
+		}
+		if first != "" {
+			return first, source
 		}
 	}
 	if node != nil && node.Labels[gpu.LabelProduct] != "" {
-		return node.Labels[gpu.LabelProduct], fromNode
+		return labelProduct(node.Labels[gpu.LabelProduct], prices), fromNode
 	}
 	return "", unknown
+}
+
+// labelProduct is the product a node's nvidia.com/gpu.product label names. The label is the
+// model's name made label-safe ("NVIDIA-H100-80GB-HBM3" for NVML's "NVIDIA H100 80GB HBM3"),
+// so it is the priced model whose label it is, when there is one; else the label as it is
+// (unpriced, and the UserCredit and the Zone say so).
+func labelProduct(label string, prices credits.Prices) string {
+	if _, ok := prices[label]; ok {
+		return label
+	}
+	var found string
+	for product := range prices {
+		if gpu.ProductLabel(product) == label && (found == "" || product < found) {
+			found = product
+		}
+	}
+	if found != "" {
+		return found
+	}
+	return label
 }
 
 // cpuUsage charges a pod without GPUs by the core-hour when a ResourceCredit prices its

@@ -90,7 +90,10 @@ func TestProductOf(t *testing.T) {
 		{Product: "V100", Pod: "ws/b"}, {Product: "A100", Pod: "ws/a"}, {Product: "A100", Pod: "ws/a"}, {Product: "V100"},
 	}}}
 	unmapped := &doradev1.Node{Status: doradev1.NodeStatus{GPUs: []doradev1.GPUInfo{{Product: "T4"}}}}
+	twoModels := &doradev1.Node{Status: doradev1.NodeStatus{GPUs: []doradev1.GPUInfo{{Product: "T4"}, {Product: "V100"}}}}
 	labelled := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"nvidia.com/gpu.product": "H100"}}}
+	gfd := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"nvidia.com/gpu.product": "NVIDIA-H100-80GB-HBM3"}}}
+	prices := credits.Prices{"NVIDIA H100 80GB HBM3": nil, "T4": nil}
 	cases := map[string]struct {
 		gpus   int64
 		dn     *doradev1.Node
@@ -100,13 +103,15 @@ func TestProductOf(t *testing.T) {
 	}{
 		"the GPUs the agent maps to the pod, on a mixed node": {gpus: 2, dn: mixed, node: labelled, want: "A100", source: fromAgent},
 		"else the node's GPU product":                         {gpus: 2, dn: unmapped, node: labelled, want: "T4", source: fromNode},
+		"a guess on a node of two models":                     {gpus: 2, dn: twoModels, node: labelled, want: "T4", source: ambiguous},
 		"else the node's product label":                       {gpus: 2, node: labelled, want: "H100", source: fromNode},
-		"nothing known":                                       {gpus: 2, source: unknown},
-		"a pod without GPUs has no product":                   {gpus: 0, dn: mixed, node: labelled, source: fromAgent},
+		"a label-safe label is the priced model it names":     {gpus: 2, node: gfd, want: "NVIDIA H100 80GB HBM3", source: fromNode},
+		"nothing known":                     {gpus: 2, source: unknown},
+		"a pod without GPUs has no product": {gpus: 0, dn: mixed, node: labelled, source: fromAgent},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got, source := productOf(pod, tc.gpus, tc.dn, tc.node)
+			got, source := productOf(pod, tc.gpus, tc.dn, tc.node, prices)
 			if got != tc.want || source != tc.source {
 				t.Errorf("product = %q from %d, want %q from %d", got, source, tc.want, tc.source)
 			}

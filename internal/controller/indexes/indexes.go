@@ -8,7 +8,10 @@ import (
 	"fmt"
 	"slices"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
@@ -37,6 +40,10 @@ const (
 	WorkloadOwner = "workload.dora.dev/owner"
 	// PodNode indexes pods by the node they are bound to (spec.nodeName).
 	PodNode = "pod.dora.dev/node"
+	// ControllerWorkload indexes pods, services and ControllerRevisions by the Workload that
+	// controls them (its name; list with InNamespace). A workload's reconcile reads its own
+	// objects through it, at a cost that does not grow with its namespace.
+	ControllerWorkload = "dora.dev/controller-workload"
 )
 
 // Unowned is PodOwner's key for the pods of unowned workloads that the credit controller
@@ -64,6 +71,9 @@ func All() []Index {
 		{Object: &corev1.PersistentVolumeClaim{}, Field: ClaimSourceVolume, Extract: claimSourceVolume},
 		{Object: &corev1.Pod{}, Field: PodOwner, Extract: PodAccount},
 		{Object: &doradev1.Workload{}, Field: WorkloadOwner, Extract: owner},
+		{Object: &corev1.Pod{}, Field: ControllerWorkload, Extract: controllerWorkload},
+		{Object: &corev1.Service{}, Field: ControllerWorkload, Extract: controllerWorkload},
+		{Object: &appsv1.ControllerRevision{}, Field: ControllerWorkload, Extract: controllerWorkload},
 		{Object: &corev1.Pod{}, Field: PodNode, Extract: func(o client.Object) []string {
 			if node := o.(*corev1.Pod).Spec.NodeName; node != "" {
 				return []string{node}
@@ -106,7 +116,6 @@ func claimSourceVolume(o client.Object) []string {
 	return nil
 }
 
-// owner is the object's dora.dev/owner, if it has one.
 // PodAccount is who a pod is charged to: its owner, Unowned for a counted pod without one
 // (it carries the credits finalizer), or nobody.
 func PodAccount(o client.Object) []string {
@@ -119,9 +128,22 @@ func PodAccount(o client.Object) []string {
 	return nil
 }
 
+// owner is the object's dora.dev/owner, if it has one.
 func owner(o client.Object) []string {
 	if user := o.GetAnnotations()[doradev1.AnnotationOwner]; user != "" {
 		return []string{user}
 	}
 	return nil
+}
+
+// controllerWorkload is the name of the Workload that controls the object, if one does.
+func controllerWorkload(o client.Object) []string {
+	ref := metav1.GetControllerOfNoCopy(o)
+	if ref == nil || ref.Kind != "Workload" {
+		return nil
+	}
+	if gv, err := schema.ParseGroupVersion(ref.APIVersion); err != nil || gv.Group != doradev1.GroupVersion.Group {
+		return nil
+	}
+	return []string{ref.Name}
 }

@@ -16,11 +16,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
+	"github.com/dora-hpc/dora-operator/internal/controller/coalesce"
 	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 )
 
@@ -35,11 +35,18 @@ type Reconciler struct {
 	clock  clock.PassiveClock
 	// lastWrite is when this manager last wrote the status (one worker: no lock needed).
 	lastWrite time.Time
+	// window spaces out the reconciles that node and workload events ask for: each one
+	// reads every node and workload of the zone.
+	window *coalesce.Window
 }
+
+// eventWindow is the least time between two reconciles that node, workload and price
+// events ask for.
+const eventWindow = time.Second
 
 // NewReconciler returns a Reconciler for the zone named zone.
 func NewReconciler(c client.Client, zone string, clk clock.PassiveClock) *Reconciler {
-	return &Reconciler{client: c, zone: zone, clock: clk}
+	return &Reconciler{client: c, zone: zone, clock: clk, window: coalesce.New(eventWindow, clk)}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=zones,verbs=get;list;watch;create
@@ -48,7 +55,8 @@ func NewReconciler(c client.Client, zone string, clk clock.PassiveClock) *Reconc
 
 // Reconcile creates the Zone if it is missing and writes its status when it changed, at
 // most every few seconds.
-func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result, error) {
+func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	defer r.window.Began(req)()
 	z := &doradev1.Zone{}
 	switch err := r.client.Get(ctx, types.NamespacedName{Name: r.zone}, z); {
 	case apierrors.IsNotFound(err):
@@ -62,12 +70,13 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 		return ctrl.Result{}, fmt.Errorf("reading zone %s: %w", r.zone, err)
 	}
 
+	// The cache's own objects, not copies: only counted here.
 	nodes := &doradev1.NodeList{}
-	if err := r.client.List(ctx, nodes); err != nil {
+	if err := r.client.List(ctx, nodes, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing dora nodes: %w", err)
 	}
 	workloads := &doradev1.WorkloadList{}
-	if err := r.client.List(ctx, workloads); err != nil {
+	if err := r.client.List(ctx, workloads, client.UnsafeDisableDeepCopy); err != nil {
 		return ctrl.Result{}, fmt.Errorf("listing workloads: %w", err)
 	}
 	rcs := &doradev1.ResourceCreditList{}
@@ -101,10 +110,10 @@ func (r *Reconciler) Reconcile(ctx context.Context, _ ctrl.Request) (ctrl.Result
 	return ctrl.Result{}, nil
 }
 
-// SetupWithManager registers the controller: the zone, and every Dora Node and Workload
-// change, all mapped to the one zone.
+// SetupWithManager registers the controller: the zone, and every Dora Node, Workload and
+// ResourceCredit change, all mapped to the one zone (at most once per eventWindow).
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
-	toZone := handler.EnqueueRequestsFromMapFunc(func(context.Context, client.Object) []reconcile.Request {
+	toZone := r.window.Map(func(context.Context, client.Object) []reconcile.Request {
 		return []reconcile.Request{{NamespacedName: types.NamespacedName{Name: r.zone}}}
 	})
 	onlyOurs := predicate.NewPredicateFuncs(func(o client.Object) bool { return o.GetName() == r.zone })
