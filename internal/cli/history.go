@@ -24,13 +24,15 @@ func init() {
 	Register("rollback", newRollbackCommand)
 }
 
-// Revision is one kept spec of a workload. The manager keeps the spec of every revision
-// (all of spec but replica.count and paused) as a ControllerRevision labelled
-// dora.dev/workload and dora.dev/revision (the pod-template hash), numbered from 1, the
-// newest ten.
+// Revision is one kept spec of a workload. From a workload's first spec change on, the
+// manager keeps the spec of every revision (all of spec but replica.count and paused) as a
+// ControllerRevision labelled dora.dev/workload and dora.dev/revision (the pod-template
+// hash), numbered from 1, the newest ten; until then the workload's own spec is its one
+// revision, 1.
 type Revision struct {
-	Number  int64
-	Hash    string
+	Number int64
+	Hash   string
+	// Name is the ControllerRevision's; "" for the revision that is the workload's spec.
 	Name    string
 	Created time.Time
 	Spec    *doradev1.WorkloadSpec
@@ -39,7 +41,8 @@ type Revision struct {
 }
 
 // WorkloadRevisions are the kept revisions of wl among revisions, oldest first: those the
-// workload controls.
+// workload controls, or, when it controls none (its spec has never changed), its spec as
+// revision 1, the current one.
 func WorkloadRevisions(wl *doradev1.Workload, revisions []appsv1.ControllerRevision) ([]Revision, error) {
 	var out []Revision
 	for _, cr := range revisions {
@@ -54,12 +57,18 @@ func WorkloadRevisions(wl *doradev1.Workload, revisions []appsv1.ControllerRevis
 		out = append(out, Revision{Number: cr.Revision, Hash: hash, Name: cr.Name, Created: cr.CreationTimestamp.Time, Spec: spec,
 			Current: hash != "" && hash == wl.Status.CurrentRevision})
 	}
+	if len(out) == 0 {
+		spec := wl.Spec.DeepCopy()
+		spec.Replica, spec.Paused = nil, false
+		return []Revision{{Number: 1, Hash: wl.Status.CurrentRevision, Created: wl.CreationTimestamp.Time, Spec: spec, Current: true}}, nil
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Number < out[j].Number })
 	return out, nil
 }
 
 // RollbackTarget is the revision a rollback goes to: number to, or (0) the newest revision
-// that is not the current one.
+// that is not the current one. Asked for the current one, it returns it: a rollback to it
+// changes nothing.
 func RollbackTarget(revisions []Revision, to int64) (Revision, error) {
 	numbers := make([]string, 0, len(revisions))
 	for _, r := range revisions {
@@ -75,9 +84,6 @@ func RollbackTarget(revisions []Revision, to int64) (Revision, error) {
 	}
 	for _, r := range revisions {
 		if r.Number == to {
-			if r.Current {
-				return Revision{}, fmt.Errorf("revision %d is the current one", to)
-			}
 			return r, nil
 		}
 	}
@@ -148,7 +154,7 @@ func newHistoryCommand(env *Env) *cobra.Command {
 		Use:               "history WORKLOAD",
 		GroupID:           GroupRun,
 		Short:             "List a workload's kept revisions (its earlier specs)",
-		Long:              "List the revisions the manager keeps of a workload's spec (the newest ten): each change under spec but replica.count and paused is a revision. CURRENT marks the one its containers run. rollback returns to one.",
+		Long:              "List the revisions the manager keeps of a workload's spec (the newest ten): each change under spec but replica.count and paused is a revision; a workload whose spec never changed has one, revision 1. CURRENT marks the one its containers run. rollback returns to one.",
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeWorkloads(env),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -162,10 +168,6 @@ func newHistoryCommand(env *Env) *cobra.Command {
 			revisions, err := workloadRevisions(cmd.Context(), t)
 			if err != nil {
 				return err
-			}
-			if len(revisions) == 0 {
-				env.Errf("workload %s has no revisions yet (%s).\n", t.Workload.Name, t.Place())
-				return nil
 			}
 			return PrintTable(env.IO.Out, HistoryTable(revisions, time.Now()), out.Wide(), out.NoHeaders)
 		},
@@ -197,6 +199,10 @@ func newRollbackCommand(env *Env) *cobra.Command {
 			target, err := RollbackTarget(revisions, to)
 			if err != nil {
 				return fmt.Errorf("rolling back workload %s %s: %w", t.Workload.Name, t.Where(), err)
+			}
+			if target.Current {
+				env.Outf("workload.dora.dev/%s is at revision %d already (%s): nothing to roll back\n", t.Workload.Name, target.Number, t.Place())
+				return nil
 			}
 			err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
 				wl := &doradev1.Workload{}

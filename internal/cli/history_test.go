@@ -78,13 +78,13 @@ func TestRollbackGoesToTheNewestOtherRevisionOrTheOneAsked(t *testing.T) {
 		want    int64
 		wantErr string
 	}{
-		"the newest that is not current": {revs: revs, want: 3},
-		"the one asked":                  {revs: revs, to: 1, want: 1},
-		"the current one":                {revs: revs, to: 2, wantErr: "revision 2 is the current one"},
-		"one not kept":                   {revs: revs, to: 7, wantErr: "no revision 7; the kept revisions are 1, 2, 3"},
-		"only the current":               {revs: revs[1:2], wantErr: "there is no earlier revision to go back to (kept: 2)"},
-		"none":                           {wantErr: "there is no earlier revision to go back to (kept: <none>)"},
-		"back from an old current":       {revs: []Revision{{Number: 1, Current: true}, {Number: 2}}, want: 2},
+		"the newest that is not current":      {revs: revs, want: 3},
+		"the one asked":                       {revs: revs, to: 1, want: 1},
+		"the current one, which is no change": {revs: revs, to: 2, want: 2},
+		"one not kept":                        {revs: revs, to: 7, wantErr: "no revision 7; the kept revisions are 1, 2, 3"},
+		"only the current":                    {revs: revs[1:2], wantErr: "there is no earlier revision to go back to (kept: 2)"},
+		"none":                                {wantErr: "there is no earlier revision to go back to (kept: <none>)"},
+		"back from an old current":            {revs: []Revision{{Number: 1, Current: true}, {Number: 2}}, want: 2},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -95,6 +95,39 @@ func TestRollbackGoesToTheNewestOtherRevisionOrTheOneAsked(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A workload whose spec never changed has no ControllerRevision: its spec is revision 1, the
+// current one, and there is nothing to roll back to.
+func TestAWorkloadWithoutRevisionsHasItsSpecAsRevisionOne(t *testing.T) {
+	wl := historyWorkload()
+	wl.CreationTimestamp = metav1.NewTime(now.Add(-time.Hour))
+	other := revisionOf(t, wl, 4, "x", "other", time.Hour)
+	other.OwnerReferences[0].UID = "someone-else"
+	revs, err := WorkloadRevisions(wl, []appsv1.ControllerRevision{other})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Revision{{Number: 1, Hash: "h2", Created: wl.CreationTimestamp.Time, Current: true,
+		Spec: &doradev1.WorkloadSpec{Image: doradev1.ImageSpec{Image: "ubuntu:26.04"}}}}
+	if diff := cmp.Diff(want, revs); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if wl.Spec.Replica == nil || !wl.Spec.Paused {
+		t.Error("the workload's own spec was changed")
+	}
+	var out bytes.Buffer
+	if err := PrintTable(&out, HistoryTable(revs, now), true, false); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff("REVISION   CREATED   CURRENT   HASH   IMAGE          GPUS     CMD\n1          60m       *         h2     ubuntu:26.04   <none>   <image's>\n", out.String()); diff != "" {
+		t.Errorf("table (-want +got):\n%s", diff)
+	}
+	if r, err := RollbackTarget(revs, 1); err != nil || !r.Current {
+		t.Errorf("rollback to 1: %+v, %v; want the current revision, no error", r, err)
+	}
+	_, err = RollbackTarget(revs, 0)
+	checkErr(t, err, "there is no earlier revision to go back to (kept: 1)")
 }
 
 func TestARolledBackSpecKeepsTheReplicaCountAndPaused(t *testing.T) {

@@ -200,7 +200,7 @@ func New(ctx context.Context, cfg *rest.Config, opts Options) (ctrl.Manager, err
 		r    interface{ SetupWithManager(ctrl.Manager) error }
 	}
 	wl := workload.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workload"), clock.RealClock{},
-		workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency, Zone: opts.Zone, Safe: opts.CreditsSafe})
+		workload.Options{Policy: policy, Concurrency: opts.WorkloadConcurrency, Zone: opts.Zone, Safe: opts.CreditsSafe, APIReader: mgr.GetAPIReader()})
 	doraMetrics := []prometheus.Collector{wl.HeldMetric()}
 	controllers := []controller{
 		{"workspace", workspace.NewReconciler(mgr.GetClient(), mgr.GetEventRecorder("dora-workspace"), clock.RealClock{},

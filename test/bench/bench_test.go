@@ -31,9 +31,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
@@ -57,7 +61,7 @@ var (
 	nodes       = flag.Int("nodes", 250, "fake GPU nodes")
 	rate        = flag.Int("rate", 50, "workloads per second in the latency phase")
 	rateFor     = flag.Duration("rate-for", 10*time.Second, "length of the latency phase")
-	probeFor    = flag.Duration("probe-for", 5*time.Second, "length of each rate probed for the highest sustained rate")
+	probeFor    = flag.Duration("probe-for", 5*time.Second, "length of each rate probed for the highest sustained rate; 0 skips the probes")
 	idleFor     = flag.Duration("idle-for", time.Minute, "how long the settled cluster is watched for writes")
 	workers     = flag.Int("workers", 16, "parallel creators, for the raw client and for applying workloads")
 	scale       = flag.String("scale", "", "a preset of -workloads and -nodes: small (200 on 100), large (10,000 on 1,000); empty keeps the flags")
@@ -96,7 +100,9 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	gpusPerNode := 2 * ((*workloads**replicas + *nodes - 1) / *nodes)
 	fleet := simcluster.Fleet{{Name: "gpu", Count: *nodes, GPUProduct: "NVIDIA H100 80GB HBM3", GPUs: gpusPerNode, GPUMemoryMiB: 81559, CPUs: 128, MemoryGiB: 1024}}
 	// The admission webhooks are in the measured path, as in a cluster.
-	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet, WebhookDirs: []string{filepath.Join(root, "config", "webhook")}})
+	// Two-minute node leases: kwok renews a thousand 40-second ones 100 times a second,
+	// load that is neither the raw client's nor the manager's.
+	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet, WebhookDirs: []string{filepath.Join(root, "config", "webhook")}, NodeLeaseSeconds: 120})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -151,10 +157,14 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 		return err == nil && len(l.Items) == 0, nil
 	})
 
+	// The manager's own start (a Dora Node for every node) is done before it is measured.
+	mgr.waitQuiet(b, 5*time.Second)
+	serverBefore := serverRequests(ctx, b, cs)
 	writesBefore := mgr.writes(b)
 	metricsBefore := mgr.metrics(b)
 	cpuBefore := mgr.cpuSeconds(b)
 	seen := watchPods(ctx, b, cs, "bench-op")
+	statuses := countStatusWrites(b, cluster.Config, "bench-op")
 	profiled := mgr.profileCPU(b)
 	opStart := time.Now()
 	parallel(len(specs), *workers, func(i int) error { return userClient.Create(ctx, specs[i]) }, b)
@@ -176,10 +186,12 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 		return true, nil
 	})
 	settled := mgr.waitQuiet(b, 5*time.Second)
+	statusHistogram := statuses.histogram()
 	writesPerWorkload := float64(settled.total()-writesBefore.total()) / float64(*workloads)
 	breakdown := writeBreakdown(ctx, b, c, "bench-op", settled.sub(writesBefore), total)
 	cpuPerThousand := (mgr.cpuSeconds(b) - cpuBefore) / float64(*workloads) * 1000
 	shares := mgr.metrics(b).sub(metricsBefore)
+	serverTop := serverRequests(ctx, b, cs).sub(serverBefore).top(12)
 	profiled()
 	mgr.fetchProfile(b, "heap.pprof", "heap")
 
@@ -234,18 +246,19 @@ The manager runs with the Helm chart's defaults: --kube-api-qps=%v --kube-api-bu
 | (a) workloads -> pods throughput vs a raw client (same pods, same API server) | %.2fx (raw %.1fs, manager %.1fs) | >= 0.8x |
 | (b) apply -> all pods created at %d workloads/s for %s: p50 / p99 | %s / %s (a raw client creating the pods itself: %s / %s) | p99 < 1s |
 | (c) manager API writes per workload (%d replicas; from its own client metrics) | %.2f (%s) | <= %d |
-| (c') the writes per workload by what they made | %s | |
+| (c') the writes per workload by what they made; workloads by the number of status writes they took | %s; %s | |
 | (b') highest rate the manager keeps up with (probed %s each; median apply -> pods of the first second -> of the last) | %d workloads/s (%s) | reported |
 | (d) manager API writes per minute, settled and idle | %.1f | 0 |
 | (e) manager peak RSS | %.0f MiB | <= 256 MiB at 10,000 workloads |
 | (f) manager CPU-seconds per 1,000 workloads (throughput phase) | %.1f | reported |
 | (g) time inside the manager in the throughput phase: admission webhooks / workload reconciles / credit reconciles | %.1fs (%d requests) / %.1fs / %.1fs | reported |
+| (h) the API server's requests in the manager's throughput phase, from everyone (the bench, scheduler, kwok, manager), most frequent first | %s | |
 `, *nodes, *workloads, *replicas, total, runtime.NumCPU(), chart.qps, chart.burst, memlimit.Soft(chart.memoryLimit)>>20, memlimit.Share*100, chart.memoryLimit>>20, extraArgs(),
 		ratio, rawTime.Seconds(), opTime.Seconds(), *rate, rateFor.String(),
 		pct(latencies, 0.5).Round(time.Millisecond), pct(latencies, 0.99).Round(time.Millisecond),
 		pct(rawLatencies, 0.5).Round(time.Millisecond), pct(rawLatencies, 0.99).Round(time.Millisecond),
-		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+1, breakdown, probeFor.String(), sustained, strings.Join(probes, "; "), idlePerMinute, float64(rss)/(1<<20),
-		cpuPerThousand, shares["webhook_seconds"], int(shares["webhook_requests"]), shares["reconcile_seconds_workload"], shares["reconcile_seconds_credits"])
+		*replicas, writesPerWorkload, settled.sub(writesBefore).String(), *replicas+1, breakdown, statusHistogram, probeFor.String(), sustained, strings.Join(probes, "; "), idlePerMinute, float64(rss)/(1<<20),
+		cpuPerThousand, shares["webhook_seconds"], int(shares["webhook_requests"]), shares["reconcile_seconds_workload"], shares["reconcile_seconds_credits"], serverTop)
 }
 
 // writeBreakdown says what the manager's writes of the throughput phase (w) made, per
@@ -286,6 +299,118 @@ func extraArgs() string {
 		return ""
 	}
 	return "; and, not the defaults: " + *managerArgs
+}
+
+// statusWrites counts, per workload of a namespace, the updates that changed its status.
+type statusWrites struct {
+	stopCh chan struct{}
+	mu     sync.Mutex
+	count  map[string]int
+}
+
+func countStatusWrites(b *testing.B, cfg *rest.Config, ns string) *statusWrites {
+	sw := &statusWrites{stopCh: make(chan struct{}), count: map[string]int{}}
+	factory := dynamicinformer.NewFilteredDynamicSharedInformerFactory(dynamic.NewForConfigOrDie(cfg), 0, ns, nil)
+	inf := factory.ForResource(doradev1.GroupVersion.WithResource("workloads")).Informer()
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{UpdateFunc: func(o, n any) {
+		before, okOld := o.(*unstructured.Unstructured)
+		after, okNew := n.(*unstructured.Unstructured)
+		if !okOld || !okNew || equality.Semantic.DeepEqual(before.Object["status"], after.Object["status"]) {
+			return
+		}
+		sw.mu.Lock()
+		sw.count[after.GetName()]++
+		sw.mu.Unlock()
+	}}); err != nil {
+		b.Fatal(err)
+	}
+	factory.Start(sw.stopCh)
+	if !cache.WaitForCacheSync(sw.stopCh, inf.HasSynced) {
+		b.Fatal("workload informer did not sync")
+	}
+	return sw
+}
+
+// histogram stops counting and says how many workloads took each number of status
+// writes: "1 write: 990, 2 writes: 10".
+func (sw *statusWrites) histogram() string {
+	close(sw.stopCh)
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	byCount := map[int]int{}
+	for _, n := range sw.count {
+		byCount[n]++
+	}
+	counts := make([]int, 0, len(byCount))
+	for n := range byCount {
+		counts = append(counts, n)
+	}
+	sort.Ints(counts)
+	parts := make([]string, 0, len(counts))
+	for _, n := range counts {
+		parts = append(parts, fmt.Sprintf("%d status writes: %d", n, byCount[n]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// requestCounts are the API server's requests by verb and resource ("POST pods",
+// "PATCH workloads/status"), from its apiserver_request_total.
+type requestCounts map[string]float64
+
+func serverRequests(ctx context.Context, b *testing.B, cs kubernetes.Interface) requestCounts {
+	raw, err := cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	label := func(line, name string) string {
+		i := strings.Index(line, name+`="`)
+		if i < 0 {
+			return ""
+		}
+		v := line[i+len(name)+2:]
+		return v[:strings.IndexByte(v, '"')]
+	}
+	out := requestCounts{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if !strings.HasPrefix(line, "apiserver_request_total{") {
+			continue
+		}
+		fields := strings.Fields(line)
+		v, err := strconv.ParseFloat(fields[len(fields)-1], 64)
+		if err != nil {
+			continue
+		}
+		key := label(line, "verb") + " " + label(line, "resource")
+		if sub := label(line, "subresource"); sub != "" {
+			key += "/" + sub
+		}
+		out[key] += v
+	}
+	return out
+}
+
+func (r requestCounts) sub(o requestCounts) requestCounts {
+	out := requestCounts{}
+	for k, v := range r {
+		if d := v - o[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// top is the n most frequent, as "POST pods 4000, ...".
+func (r requestCounts) top(n int) string {
+	keys := make([]string, 0, len(r))
+	for k := range r {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return r[keys[i]] > r[keys[j]] || r[keys[i]] == r[keys[j]] && keys[i] < keys[j] })
+	var parts []string
+	for _, k := range keys[:min(n, len(keys))] {
+		parts = append(parts, fmt.Sprintf("%s %.0f", k, r[k]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func pct(d []time.Duration, p float64) time.Duration {
@@ -361,6 +486,9 @@ var probeRates = []int{25, 50, 100, 200, 400}
 func highestSustained(ctx context.Context, b *testing.B, cs kubernetes.Interface, apply func(*doradev1.Workload) error) (int, []string) {
 	best := 0
 	var notes []string
+	if *probeFor <= 0 {
+		return 0, []string{"not probed"}
+	}
 	for _, r := range probeRates {
 		lat := atRate(ctx, b, cs, rateNamespace(r), r, *probeFor, apply)
 		first, last := median(lat[:r]), median(lat[len(lat)-r:])

@@ -103,13 +103,25 @@ func TestExecRunsACommandAsItIsWithStdin(t *testing.T) {
 
 func TestEventsOfAWorkloadAreItsOwnAndItsContainers(t *testing.T) {
 	seed(t)
-	out := doraOK(t, "events", "blue.red", "-g", "amedeo.setti")
+	// A new workload's first pods are no event; a scale-up after it runs is.
+	if r := doraIn(t, workloadDoc("evented", "ubuntu", 0), "apply", "-f", "-"); r.code != 0 {
+		t.Fatal(r)
+	}
+	waitPhase(t, "evented", "Running")
+	if r := doraIn(t, workloadDoc("evented", "ubuntu", 0)+"  replica:\n    count: 2\n", "apply", "-f", "-"); r.code != 0 {
+		t.Fatal(r)
+	}
+	var out string
+	eventually(t, time.Minute, "the scale-up and the scheduler's events", func() (bool, string) {
+		out = doraOK(t, "events", "evented", "-g", "amedeo.setti")
+		return strings.Contains(out, "ScaleUp") && strings.Contains(out, "pod/evented-1"), out
+	})
 	if !strings.HasPrefix(squeeze(out), "LAST SEEN TYPE REASON OBJECT MESSAGE\n") {
 		t.Errorf("events:\n%s", out)
 	}
-	mustContain(t, out, "ScaleUp", "workload/blue.red", "pod/blue.red-0", "Scheduled")
-	if strings.Contains(out, "workload/hello") {
+	mustContain(t, out, "ScaleUp", "workload/evented", "Created 1 pods", "pod/evented-0", "Scheduled")
+	if strings.Contains(out, "blue.red") || strings.Contains(out, "hello") {
 		t.Errorf("another workload's events:\n%s", out)
 	}
-	mustContain(t, doraOK(t, "events", "-g", "amedeo.setti"), "workload/hello", "workload/blue.red")
+	mustContain(t, doraOK(t, "events", "-g", "amedeo.setti"), "workload/evented", "pod/hello-0", "pod/blue.red-0")
 }

@@ -3,10 +3,12 @@ package plugin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -51,6 +53,8 @@ func TestDescribeWorkloadShowsConditionsReplicasRevisionsEventsAndItsOwnersCredi
 	// Applied as amedeo.setti, the workload is theirs (the owner webhook stamps it).
 	eventuallyDora(t, workloadDoc("owned.run", "ubuntu", 1), "--as", "amedeo.setti", "apply", "-f", "-")
 	waitPhase(t, "owned.run", "Running")
+	// A new workload's first pods are no event; a scale-up after it runs is.
+	eventuallyDora(t, workloadDoc("owned.run", "ubuntu", 1)+"  replica:\n    count: 2\n", "--as", "amedeo.setti", "apply", "-f", "-")
 	var out string
 	eventually(t, time.Minute, "describe shows the owner's credits and the events", func() (bool, string) {
 		out = doraOK(t, "describe", "owned.run", "-g", "amedeo.setti")
@@ -124,6 +128,9 @@ spec:
 		`admission webhook "vworkload.dora.dev" denied the request`, "guest.viewer may not pause workload hello", "the Dora verb Pause")
 }
 
+// A workload's spec is its one revision until it changes: no ControllerRevision for it,
+// history shows it as revision 1, and there is nothing to roll back. The first change keeps
+// both, and rollback returns to either.
 func TestHistoryListsTheRevisionsAndRollbackReturnsToOne(t *testing.T) {
 	seed(t)
 	apply := func(image string) {
@@ -135,36 +142,71 @@ func TestHistoryListsTheRevisionsAndRollbackReturnsToOne(t *testing.T) {
 	image := func() string {
 		return doraOK(t, "get", "wk", "versioned", "-g", "amedeo.setti", "-o", "jsonpath={.spec.image.image}")
 	}
-	history := func(want string) string {
+	history := func(want ...string) {
 		t.Helper()
-		var out string
-		eventually(t, 30*time.Second, "history says "+want, func() (bool, string) {
-			out = squeeze(doraOK(t, "history", "versioned", "-g", "amedeo.setti", "-o", "wide"))
-			return strings.Contains(out, want), out
+		eventually(t, 30*time.Second, "history lists "+strings.Join(want, ", "), func() (bool, string) {
+			out := squeeze(doraOK(t, "history", "versioned", "-g", "amedeo.setti", "-o", "wide"))
+			if !strings.HasPrefix(out, "REVISION CREATED CURRENT HASH IMAGE GPUS CMD\n") {
+				return false, out
+			}
+			// Each row as REVISION, CURRENT's * when it is the current one, and IMAGE.
+			var got []string
+			for _, f := range fields(out)[1:] {
+				row := f[0]
+				if slices.Contains(f, "*") {
+					row += " *"
+				}
+				for _, c := range f {
+					if strings.HasPrefix(c, "busybox:") {
+						row += " " + c
+					}
+				}
+				got = append(got, row)
+			}
+			return slices.Equal(got, want), out
 		})
-		return out
 	}
+	revisions := func() int {
+		t.Helper()
+		list := &appsv1.ControllerRevisionList{}
+		if err := admin(zoneRov).List(context.Background(), list, client.InNamespace("amedeo-setti"), client.MatchingLabels{doradev1.LabelWorkload: "versioned"}); err != nil {
+			t.Fatal(err)
+		}
+		return len(list.Items)
+	}
+
 	apply("busybox:1.36")
-	history("1 ")
-	apply("busybox:1.37")
-	out := history("busybox:1.37 <none> <image's>")
-	if !strings.HasPrefix(out, "REVISION CREATED CURRENT HASH IMAGE GPUS CMD\n") || !containsRows(out, []string{"1 "}) {
-		t.Errorf("history:\n%s", out)
+	waitPhase(t, "versioned", "Running")
+	history("1 * busybox:1.36")
+	if n := revisions(); n != 0 {
+		t.Errorf("%d ControllerRevisions for a workload that has had one spec, want none", n)
 	}
-	if f := fields(out); len(f) != 3 || f[2][0] != "2" || f[2][2] != "*" {
-		t.Errorf("revision 2 is not the current one:\n%s", out)
+	mustContain(t, doraOK(t, "rollback", "versioned", "-g", "amedeo.setti", "--to-revision", "1"),
+		"workload.dora.dev/versioned is at revision 1 already (workspace amedeo.setti, zone dc-rov-01): nothing to roll back")
+	mustContain(t, dora(t, "rollback", "versioned", "-g", "amedeo.setti").stderr, "there is no earlier revision to go back to (kept: 1)")
+
+	apply("busybox:1.37")
+	history("1 busybox:1.36", "2 * busybox:1.37")
+	if n := revisions(); n != 2 {
+		t.Errorf("%d ControllerRevisions after the first change, want 2", n)
 	}
 	mustContain(t, doraOK(t, "rollback", "versioned", "-g", "amedeo.setti"), "workload.dora.dev/versioned rolled back to revision 1")
 	if got := image(); got != "busybox:1.36" {
 		t.Errorf("after rollback the image is %q", got)
 	}
-	eventually(t, 30*time.Second, "revision 1 is current again", func() (bool, string) {
-		f := fields(doraOK(t, "history", "versioned", "-g", "amedeo.setti"))
-		return len(f) == 3 && len(f[1]) == 3 && f[1][2] == "*", fmt.Sprint(f)
+	history("1 * busybox:1.36", "2 busybox:1.37")
+	waitPhase(t, "versioned", "Running")
+	eventually(t, 30*time.Second, "the replica runs busybox:1.36 again", func() (bool, string) {
+		out := doraOK(t, "get", "c", "versioned-0", "-g", "amedeo.setti", "-o", "wide", "--no-headers")
+		return strings.Contains(out, "busybox:1.36"), out
 	})
 	mustContain(t, doraOK(t, "rollback", "versioned", "-g", "amedeo.setti", "--to-revision", "2"), "rolled back to revision 2")
 	if got := image(); got != "busybox:1.37" {
 		t.Errorf("after rollback to 2 the image is %q", got)
+	}
+	history("1 busybox:1.36", "2 * busybox:1.37")
+	if n := revisions(); n != 2 {
+		t.Errorf("%d ControllerRevisions after rolling back and forth, want 2", n)
 	}
 	r := dora(t, "rollback", "versioned", "-g", "amedeo.setti", "--to-revision", "9")
 	mustContain(t, r.stderr, "no revision 9; the kept revisions are 1, 2")

@@ -275,8 +275,8 @@ func (e *explainer) causes() {
 	}
 	switch {
 	case len(wl.Status.Conditions) == 0:
-		e.add(Cause{Kind: NotObserved, Message: "the manager has not written a status yet",
-			Action: "wait a few seconds; if it stays so, the Dora manager of this zone may be down: ask an administrator"})
+		e.add(Cause{Kind: NotObserved, Message: "the manager has not written a status yet (a new workload's first status waits until its pods run, 30 s at most)",
+			Action: "wait half a minute; if it stays so, the Dora manager of this zone may be down: ask an administrator"})
 	case wl.Generation != 0 && wl.Status.ObservedGeneration < wl.Generation:
 		e.add(Cause{Kind: NotObserved,
 			Message: fmt.Sprintf("the manager has not acted on the latest change yet (the spec is at generation %d, the status describes %d): what follows may be out of date", wl.Generation, wl.Status.ObservedGeneration),

@@ -5,7 +5,6 @@ package workload
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -13,13 +12,11 @@ import (
 	"sync"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
@@ -39,7 +36,6 @@ import (
 	"github.com/dora-hpc/dora-operator/internal/controller/namespaces"
 	"github.com/dora-hpc/dora-operator/internal/controller/statuspatch"
 	"github.com/dora-hpc/dora-operator/internal/gpu"
-	"github.com/dora-hpc/dora-operator/internal/naming"
 	"github.com/dora-hpc/dora-operator/internal/podspec"
 )
 
@@ -63,6 +59,10 @@ type Options struct {
 	// Safe is safe mode: an owned workload does not start while its GPUs x price x run time
 	// is more than its owner has left this week.
 	Safe bool
+	// APIReader reads what the cache does not keep, straight from the API server: a pod's
+	// annotations, read only to record a revision the watch did not see replaced (see
+	// history.go). The client when nil.
+	APIReader client.Reader
 }
 
 // DefaultConcurrency is how many workloads are reconciled at once unless told otherwise.
@@ -71,6 +71,7 @@ const DefaultConcurrency = 16
 // Reconciler turns Workloads into pods and services.
 type Reconciler struct {
 	client       client.Client
+	apiReader    client.Reader
 	recorder     events.EventRecorder
 	clock        clock.PassiveClock
 	policy       access.VolumePolicy
@@ -78,12 +79,26 @@ type Reconciler struct {
 	historyLimit int
 	zone         string
 	safe         bool
-	// writes holds when each workload's status was last written (namespace/name ->
-	// time.Time), forgotten when the workload is.
+	// writes holds each workload's last status write (namespace/name -> statusWrite),
+	// forgotten when the workload is.
 	writes sync.Map
 	// held holds the workloads held for credits (namespace/name -> true), for the metric.
 	held sync.Map
+	// replaced holds the revision a spec change replaced (namespace/name ->
+	// replacedRevision), from the watch until the reconcile records it.
+	replaced sync.Map
+	// recorded holds what this manager knows of each workload's history (namespace/name ->
+	// history).
+	recorded sync.Map
+	// creating holds the pods this manager created that its cache has not shown yet
+	// (namespace/name of the pod -> time.Time of the create): a reconcile that runs before
+	// the cache has them all does not create them again (each would be a refused write).
+	creating sync.Map
 }
+
+// createExpectation is how long a pod this manager created is taken to be on its way to the
+// cache; past it, a pod the cache still lacks is created again (it was deleted meanwhile).
+const createExpectation = 30 * time.Second
 
 // NewReconciler returns a Reconciler using the manager's (cached) client, an event
 // recorder and a clock (clock.RealClock{} outside tests).
@@ -94,7 +109,10 @@ func NewReconciler(c client.Client, recorder events.EventRecorder, clk clock.Pas
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = DefaultConcurrency
 	}
-	return &Reconciler{client: c, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit, zone: opts.Zone, safe: opts.Safe}
+	if opts.APIReader == nil {
+		opts.APIReader = c
+	}
+	return &Reconciler{client: c, apiReader: opts.APIReader, recorder: recorder, clock: clk, policy: opts.Policy, concurrency: opts.Concurrency, historyLimit: DefaultHistoryLimit, zone: opts.Zone, safe: opts.Safe}
 }
 
 // +kubebuilder:rbac:groups=dora.dev,resources=workloads,verbs=get;list;watch
@@ -113,6 +131,8 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		if apierrors.IsNotFound(err) {
 			r.writes.Delete(req.NamespacedName)
 			r.held.Delete(req.NamespacedName)
+			r.replaced.Delete(req.NamespacedName)
+			r.recorded.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -120,25 +140,27 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 		// Pods and services go with it through their owner references.
 		return ctrl.Result{}, nil
 	}
+	if w, ok := r.writes.Load(req.NamespacedName); ok && w.(statusWrite).from != "" && w.(statusWrite).from == wl.ResourceVersion {
+		// The cache has not seen this manager's last status write yet, and its own watch
+		// will not say when it does: a status computed now would be written again, or undo
+		// what that write changed. Look again in a moment.
+		return ctrl.Result{RequeueAfter: cacheCatchUp}, nil
+	}
 	revision := podspec.TemplateHash(wl)
-	// The revision history is written beside the pods, not before them: it is one round
-	// trip off every new workload's latency.
-	var history sync.WaitGroup
-	var historyErr error
-	snapshot := wl.DeepCopy()
-	history.Go(func() { historyErr = r.recordRevision(ctx, snapshot, revision) })
-	result, err := r.sync(ctx, wl, revision)
-	history.Wait()
-	return result, errors.Join(err, historyErr)
-}
-
-// sync makes the pods and services match the workload and writes its status.
-func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision string) (ctrl.Result, error) {
 	pods, err := r.ownedPods(ctx, wl)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
+	// Before any pod is replaced: the replaced revision may have to be read from one. A new
+	// workload writes nothing here.
+	if err := r.recordRevision(ctx, wl, revision, pods); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.sync(ctx, wl, revision, pods)
+}
 
+// sync makes the pods and services match the workload and writes its status.
+func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision string, pods []*corev1.Pod) (ctrl.Result, error) {
 	// Safe mode judges a workload as it starts: none of its pods exist yet.
 	held, err := r.creditHoldOf(ctx, wl, len(pods) == 0 && !wl.Spec.Paused)
 	if err != nil {
@@ -189,6 +211,13 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 		result.RequeueAfter = portRetry
 	}
 	now := r.clock.Now()
+	if len(p.create) > len(created)+len(refused) {
+		// Pods created a moment ago and not in the cache yet: their watch events come, or,
+		// if they were deleted before the cache saw them, this.
+		if result.RequeueAfter == 0 || createExpectation < result.RequeueAfter {
+			result.RequeueAfter = createExpectation
+		}
+	}
 	if in.podsRefused != nil {
 		// Nothing the manager watches says when the refusal ends: look again, later each time.
 		delay := podRetryDelay(refusedFor(*before, now))
@@ -198,13 +227,19 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 			result.RequeueAfter = delay
 		}
 	}
-	write, wait := statusWriteDecision(*before, wl.Status, r.lastWrite(wl), inTransit(in), now)
+	key := client.ObjectKeyFromObject(wl)
+	write, wait := statusWriteDecision(*before, wl.Status, r.lastWrite(key, before, now).at, inTransit(in), now)
 	switch {
 	case write:
-		if _, err := statuspatch.Write(ctx, r.client, original, wl); err != nil {
+		wrote, err := statuspatch.Write(ctx, r.client, original, wl)
+		if err != nil {
 			return ctrl.Result{}, err
 		}
-		r.writes.Store(client.ObjectKeyFromObject(wl), now)
+		w := statusWrite{at: now}
+		if wrote && wl.ResourceVersion != original.ResourceVersion {
+			w.from = original.ResourceVersion
+		}
+		r.writes.Store(key, w)
 		observeStart(wl, before, now)
 		r.emitEvents(wl, before, p, len(created))
 	case wait > 0:
@@ -219,16 +254,34 @@ func (r *Reconciler) sync(ctx context.Context, wl *doradev1.Workload, revision s
 	return result, nil
 }
 
-// lastWrite is when this manager last wrote the workload's status; for one never written,
-// its creation.
-func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
-	if t, ok := r.writes.Load(client.ObjectKeyFromObject(wl)); ok {
-		return t.(time.Time)
+// cacheCatchUp is how long a reconcile that finds the cache behind this manager's own last
+// status write waits for it: the watch brings a write within milliseconds, a busy one
+// within a few hundred.
+const cacheCatchUp = 250 * time.Millisecond
+
+// statusWrite is this manager's last status write of a workload. For a status never
+// written, at is when this manager first held it back.
+type statusWrite struct {
+	at time.Time
+	// from is the resourceVersion of the workload the write was computed from, the one a
+	// cache that has not seen the write still holds; "" when the write changed nothing.
+	from string
+}
+
+// lastWrite is this manager's last status write of the workload; stored is its status as
+// the cache has it, not as just computed. For a status never written, it is when this
+// manager first held it back (now, the first time): when it made the pods the status waits
+// for. A creation long before (a queue of new workloads, a manager that restarted) does
+// not cut that wait short.
+func (r *Reconciler) lastWrite(key types.NamespacedName, stored *doradev1.WorkloadStatus, now time.Time) statusWrite {
+	if w, ok := r.writes.Load(key); ok {
+		return w.(statusWrite)
 	}
-	if wl.Status.ObservedGeneration == 0 {
-		return wl.CreationTimestamp.Time
+	if stored.ObservedGeneration == 0 {
+		w, _ := r.writes.LoadOrStore(key, statusWrite{at: now})
+		return w.(statusWrite)
 	}
-	return time.Time{}
+	return statusWrite{}
 }
 
 // act creates and deletes pods as planned. Pods have fixed names, so a create that finds its
@@ -239,13 +292,29 @@ func (r *Reconciler) lastWrite(wl *doradev1.Workload) time.Time {
 func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inputs podspec.PodInputs) ([]*corev1.Pod, []refusal, error) {
 	toCreate := make([]*corev1.Pod, 0, len(p.create))
 	var refused []refusal
+	var revision []byte
+	if slices.Contains(p.create, 0) {
+		var err error
+		if revision, err = revisionData(&wl.Spec); err != nil {
+			return nil, nil, err
+		}
+	}
+	now := r.clock.Now()
 	for _, index := range p.create {
+		key := types.NamespacedName{Namespace: wl.Namespace, Name: podspec.PodName(wl, index)}
+		if at, ok := r.creating.Load(key); ok {
+			if now.Sub(at.(time.Time)) < createExpectation {
+				continue // created a moment ago; the cache has not shown it yet
+			}
+			r.creating.Delete(key)
+		}
 		pod, err := podspec.BuildPod(wl, index, inputs)
 		if err != nil {
 			// A spec the schema let through that no pod can be made of: told, not retried hot.
 			refused = append(refused, refusal{pod: podspec.PodName(wl, index), message: "the manager cannot build it from the spec: " + err.Error()})
 			continue
 		}
+		annotateRevision(pod, index, revision)
 		if err := ctrl.SetControllerReference(wl, pod, r.client.Scheme()); err != nil {
 			return nil, nil, err
 		}
@@ -269,6 +338,7 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inp
 		switch err := createErrs[i]; {
 		case err == nil:
 			created = append(created, pod)
+			r.creating.Store(client.ObjectKeyFromObject(pod), now)
 		case apierrors.IsAlreadyExists(err):
 		case refusedByServer(err):
 			refused = append(refused, refusal{pod: pod.Name, message: "the API server refused it: " + err.Error()})
@@ -294,14 +364,14 @@ func (r *Reconciler) act(ctx context.Context, wl *doradev1.Workload, p plan, inp
 // ownedPods lists the pods this workload controls.
 func (r *Reconciler) ownedPods(ctx context.Context, wl *doradev1.Workload) ([]*corev1.Pod, error) {
 	list := &corev1.PodList{}
-	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace), client.MatchingFields{indexes.ControllerWorkload: wl.Name}); err != nil {
 		return nil, fmt.Errorf("listing pods: %w", err)
 	}
 	var pods []*corev1.Pod
 	for i := range list.Items {
 		if metav1.IsControlledBy(&list.Items[i], wl) {
 			pods = append(pods, &list.Items[i])
+			r.creating.Delete(client.ObjectKeyFromObject(&list.Items[i]))
 		}
 	}
 	return pods, nil
@@ -312,8 +382,7 @@ func (r *Reconciler) ownedPods(ctx context.Context, wl *doradev1.Workload) ([]*c
 // (outside its range, already taken) is reported, not retried in a loop.
 func (r *Reconciler) syncServices(ctx context.Context, wl *doradev1.Workload) (*blocker, error) {
 	list := &corev1.ServiceList{}
-	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
+	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace), client.MatchingFields{indexes.ControllerWorkload: wl.Name}); err != nil {
 		return nil, fmt.Errorf("listing services: %w", err)
 	}
 	p := planServices(wl, list.Items)
@@ -415,68 +484,6 @@ func (r *Reconciler) missingProducts(ctx context.Context, wl *doradev1.Workload,
 	return strings.Join(sel.ProductName.Values, " or "), nil
 }
 
-// recordRevision keeps the spec of every revision as a ControllerRevision (the newest
-// historyLimit), for history and rollback. It writes only when the revision is new.
-func (r *Reconciler) recordRevision(ctx context.Context, wl *doradev1.Workload, revision string) error {
-	list := &appsv1.ControllerRevisionList{}
-	if err := r.client.List(ctx, list, client.InNamespace(wl.Namespace),
-		client.MatchingLabels{podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name)}); err != nil {
-		return fmt.Errorf("listing revisions: %w", err)
-	}
-	var owned []*appsv1.ControllerRevision
-	var latest int64
-	for i := range list.Items {
-		cr := &list.Items[i]
-		if !metav1.IsControlledBy(cr, wl) {
-			continue
-		}
-		if cr.Labels[podspec.LabelRevision] == revision {
-			return nil
-		}
-		owned = append(owned, cr)
-		latest = max(latest, cr.Revision)
-	}
-	spec := wl.Spec.DeepCopy()
-	spec.Replica, spec.Paused = nil, false
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return err
-	}
-	cr := &appsv1.ControllerRevision{
-		ObjectMeta: metav1.ObjectMeta{
-			Namespace: wl.Namespace,
-			Name:      revisionName(wl.Name, revision),
-			Labels: map[string]string{
-				podspec.LabelWorkload: naming.WorkloadLabelValue(wl.Name),
-				podspec.LabelRevision: revision,
-			},
-		},
-		Data:     runtime.RawExtension{Raw: data},
-		Revision: latest + 1,
-	}
-	if err := ctrl.SetControllerReference(wl, cr, r.client.Scheme()); err != nil {
-		return err
-	}
-	if err := r.client.Create(ctx, cr); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("recording revision %s: %w", revision, err)
-	}
-	slices.SortFunc(owned, func(a, b *appsv1.ControllerRevision) int { return int(b.Revision - a.Revision) })
-	for i := r.historyLimit - 1; i < len(owned); i++ {
-		if err := r.client.Delete(ctx, owned[i]); err != nil && !apierrors.IsNotFound(err) {
-			return fmt.Errorf("pruning revision %s: %w", owned[i].Name, err)
-		}
-	}
-	return nil
-}
-
-func revisionName(workloadName, revision string) string {
-	const max = 253
-	if n := len(workloadName) + 1 + len(revision); n > max {
-		workloadName = strings.TrimRight(workloadName[:max-1-len(revision)], ".-")
-	}
-	return workloadName + "-" + revision
-}
-
 // emitEvents tells the user what this reconcile did, after the status was written.
 func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.WorkloadStatus, p plan, created int) {
 	wasHeld := meta.IsStatusConditionTrue(before.Conditions, doradev1.CreditsExhausted)
@@ -500,7 +507,9 @@ func (r *Reconciler) emitEvents(wl *doradev1.Workload, before *doradev1.Workload
 	case !isPaused && wasPaused:
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventResumed, "Resume", "Resumed: %d replicas", wl.ReplicaCount())
 	}
-	if created > 0 {
+	// A new workload's first pods are its status's to tell, not an event's; the pods made
+	// after that (a scale-up, a resume, a replacement's) are events.
+	if created > 0 && before.ObservedGeneration != 0 {
 		r.recorder.Eventf(wl, nil, corev1.EventTypeNormal, doradev1.EventScaleUp, "CreatePods", "Created %d pods (revision %s)", created, podspec.TemplateHash(wl))
 	}
 	if admitted := meta.FindStatusCondition(wl.Status.Conditions, doradev1.WorkloadPodsAdmitted); admitted != nil &&
@@ -534,7 +543,7 @@ func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("workload").
 		WithOptions(controller.Options{MaxConcurrentReconciles: r.concurrency}).
-		For(&doradev1.Workload{}, builder.WithPredicates(predicate.GenerationChangedPredicate{})).
+		For(&doradev1.Workload{}, builder.WithPredicates(predicate.GenerationChangedPredicate{}, r.keepReplacedRevision())).
 		Owns(&corev1.Pod{}).
 		Owns(&corev1.Service{}).
 		Watches(&corev1.PersistentVolumeClaim{}, handler.EnqueueRequestsFromMapFunc(r.workloadsWithVolumes)).

@@ -283,21 +283,59 @@ func equalStatus(a, b doradev1.WorkloadStatus) bool { return apiequality.Semanti
 // them. Counting replicas up one by one would otherwise cost a write per pod event.
 const statusDelay = 2 * time.Second
 
-// statusWriteDecision says whether to write next now, or in how long. A change users act on
-// (a condition's status or reason, the phase but for Pending<->Running, the generation or
-// revision) is written at once; one that only moves counts and container states, while pods
-// are on their way, waits until statusDelay after the last write.
+// firstStatusDelay is the longest a new workload's first status waits for its pods to
+// arrive (run, finish or wait for hardware). Pods that start as usual run well within it,
+// and so do those of a burst (a sweep of a thousand workloads waits for the scheduler to
+// bind them all, tens of seconds for the last), so a workload coming up costs one status
+// write; one that starts slower (a large image pulled) is shown as it is by then. The pods
+// themselves are there to see meanwhile (kubectl dora get containers), and what blocks
+// them (refused, no volume, no credits, no hardware) is written at once.
+const firstStatusDelay = 30 * time.Second
+
+// statusWriteDecision says whether to write next now, or in how long. A new workload's
+// first status waits until its pods are out of transit (running, finished, waiting for
+// hardware), at most firstStatusDelay after the manager first held it back, unless it tells
+// of something that blocks them (blocked), which is written at once. After that, a change
+// users act on (a condition's status or reason, the phase but for Pending<->Running, the
+// generation or revision) is written at once; one that only moves counts and container
+// states, while pods are on their way, waits until statusDelay after the last write.
 func statusWriteDecision(before, next doradev1.WorkloadStatus, lastWrite time.Time, inTransit bool, now time.Time) (bool, time.Duration) {
 	if equalStatus(before, next) {
 		return false, 0
 	}
-	if !inTransit || (before.ObservedGeneration != 0 && significantChange(before, next)) {
+	delay := statusDelay
+	if before.ObservedGeneration == 0 {
+		if blocked(next) {
+			return true, 0
+		}
+		delay = firstStatusDelay
+	} else if significantChange(before, next) {
 		return true, 0
 	}
-	if elapsed := now.Sub(lastWrite); elapsed < statusDelay {
-		return false, statusDelay - elapsed
+	if !inTransit {
+		return true, 0
+	}
+	if elapsed := now.Sub(lastWrite); elapsed < delay {
+		return false, delay - elapsed
 	}
 	return true, 0
+}
+
+// blocked reports a status that says something keeps the workload's pods from running:
+// pods refused, volumes or ports missing, a credit hold, replicas waiting for hardware, or
+// anything that stalls it.
+func blocked(st doradev1.WorkloadStatus) bool {
+	for _, t := range []string{doradev1.WorkloadVolumesReady, doradev1.WorkloadPortsReady, doradev1.WorkloadPodsAdmitted} {
+		if meta.IsStatusConditionFalse(st.Conditions, t) {
+			return true
+		}
+	}
+	for _, t := range []string{doradev1.CreditsExhausted, doradev1.WorkloadQueued, doradev1.ConditionStalled} {
+		if meta.IsStatusConditionTrue(st.Conditions, t) {
+			return true
+		}
+	}
+	return false
 }
 
 func significantChange(a, b doradev1.WorkloadStatus) bool {
