@@ -105,7 +105,7 @@ install-test: tools $(BIN)/helm ## Install the Helm chart into the simulated clu
 
 .PHONY: bench
 bench: tools build ## Measure the manager on the simulated cluster (about 5 minutes); prints a table.
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 40m ./test/bench/ -args -manager=$(BIN)/manager $(BENCH_ARGS)
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 120m ./test/bench/ -args -manager=$(BIN)/manager $(BENCH_ARGS)
 
 .PHONY: fuzz
 fuzz: ## Fuzz the Dora document translator for a while (FUZZTIME, default 60s).

@@ -55,9 +55,9 @@ func main() {
 	flag.StringVar(&validatingConfigs, "webhook-validating-configurations", "dora-validating-webhook-configuration", "Comma-separated ValidatingWebhookConfigurations whose caBundle the manager keeps (with --webhook-cert-secret).")
 	var qps float64
 	var burst int
-	flag.Float64Var(&qps, "kube-api-qps", 100, "Requests per second the manager may send to the API server.")
-	flag.IntVar(&burst, "kube-api-burst", 200, "Burst of requests above --kube-api-qps.")
-	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", 16, "Workloads reconciled at once.")
+	flag.Float64Var(&qps, "kube-api-qps", manager.DefaultKubeAPIQPS, "Requests per second the manager may send to the API server, for each kind of object.")
+	flag.IntVar(&burst, "kube-api-burst", manager.DefaultKubeAPIBurst, "Burst of requests above --kube-api-qps, for each kind of object.")
+	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", manager.DefaultWorkloadConcurrency, "Workloads reconciled at once.")
 	flag.StringVar(&opts.UsernamePrefix, "username-prefix", "", "Prefix the cluster's authenticator puts before a Dora user's name (as the API server's --oidc-username-prefix): Dora user amedeo.setti is Kubernetes user <prefix>amedeo.setti.")
 	flag.StringVar(&opts.HelperImage, "helper-image", nfs.DefaultHelperImage, "Image of the Jobs that create, copy and remove volume directories on NFS (needs sh, mkdir, chmod, cp, rm).")
 	flag.StringVar(&resetDay, credits.FlagResetDay, "Sunday", "Weekday on which the credits' week resets.")

@@ -217,8 +217,9 @@ func (r *Reconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Resu
 const unownedBatch = 5 * time.Second
 
 // rateBatch is the least time between two writes of a UserCredit whose only news is its
-// burn rate.
-const rateBatch = 2 * time.Second
+// burn rate: a sweep of a thousand workloads starting moves it a thousand times, and
+// anything that holds, warns or closes a pod is written at once anyway.
+const rateBatch = 10 * time.Second
 
 // conflictRetry is when a ledger write refused for a stale read is tried again, if no event
 // of the fresh object comes first.

@@ -26,7 +26,7 @@ import (
 
 // batch is the least time between two status writes: a zone's counts move with every
 // workload, and nobody needs them more often.
-const batch = 5 * time.Second
+const batch = 15 * time.Second
 
 // Reconciler keeps the manager's own Zone.
 type Reconciler struct {

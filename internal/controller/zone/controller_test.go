@@ -62,10 +62,10 @@ func TestZoneStatusIsWrittenAtMostEveryBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.Step(2 * time.Second)
-	if res := reconcile(); res.RequeueAfter != 3*time.Second || patches.Load() != 1 || nodes() != 1 {
-		t.Fatalf("a change within the batch: requeue %v, %d patches, %d nodes; want a wait of 3s and no write", res.RequeueAfter, patches.Load(), nodes())
+	if res := reconcile(); res.RequeueAfter != batch-2*time.Second || patches.Load() != 1 || nodes() != 1 {
+		t.Fatalf("a change within the batch: requeue %v, %d patches, %d nodes; want a wait of the rest of the batch and no write", res.RequeueAfter, patches.Load(), nodes())
 	}
-	clk.Step(3 * time.Second)
+	clk.Step(batch - 2*time.Second)
 	if res := reconcile(); res.RequeueAfter != 0 || patches.Load() != 2 || nodes() != 2 {
 		t.Fatalf("the batch over: requeue %v, %d patches, %d nodes; want a write of 2 nodes", res.RequeueAfter, patches.Load(), nodes())
 	}
