@@ -43,12 +43,17 @@ func trimPod(obj any) (any, error) {
 	if owner, ok := pod.Annotations[doradev1.AnnotationOwner]; ok {
 		trimmed.Annotations = map[string]string{doradev1.AnnotationOwner: owner}
 	}
-	// Of the containers, only the GPUs and CPUs they ask for: the credit controller charges
-	// them (CPU cores when a ResourceCredit prices the node's CPU model).
+	// Of the containers, only what the credit controller charges: a pod's GPUs, or, for a
+	// pod without GPUs, its CPUs (cores are charged when a ResourceCredit prices the node's
+	// CPU model). Each resource list is a map: a pod of a thousand keeps one, not four.
+	charged := []corev1.ResourceName{corev1.ResourceName(gpu.ResourceName)}
+	if !holdsGPUs(pod) {
+		charged = []corev1.ResourceName{corev1.ResourceCPU}
+	}
 	for _, c := range pod.Spec.Containers {
 		kept := corev1.Container{Name: c.Name}
-		kept.Resources.Limits = chargedResources(c.Resources.Limits)
-		kept.Resources.Requests = chargedResources(c.Resources.Requests)
+		kept.Resources.Limits = keepResources(c.Resources.Limits, charged)
+		kept.Resources.Requests = keepResources(c.Resources.Requests, charged)
 		trimmed.Spec.Containers = append(trimmed.Spec.Containers, kept)
 	}
 	for _, c := range pod.Status.ContainerStatuses {
@@ -59,10 +64,23 @@ func trimPod(obj any) (any, error) {
 	return trimmed, nil
 }
 
-// chargedResources keeps of a container's resources the GPUs and CPUs; nil when it has none.
-func chargedResources(in corev1.ResourceList) corev1.ResourceList {
+// holdsGPUs says whether any container of the pod asks for GPUs.
+func holdsGPUs(pod *corev1.Pod) bool {
+	for _, c := range pod.Spec.Containers {
+		if _, ok := c.Resources.Limits[corev1.ResourceName(gpu.ResourceName)]; ok {
+			return true
+		}
+		if _, ok := c.Resources.Requests[corev1.ResourceName(gpu.ResourceName)]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// keepResources keeps of a container's resources those named; nil when it has none of them.
+func keepResources(in corev1.ResourceList, names []corev1.ResourceName) corev1.ResourceList {
 	var out corev1.ResourceList
-	for _, name := range []corev1.ResourceName{corev1.ResourceName(gpu.ResourceName), corev1.ResourceCPU} {
+	for _, name := range names {
 		if q, ok := in[name]; ok {
 			if out == nil {
 				out = corev1.ResourceList{}

@@ -34,12 +34,21 @@ func TestTrimPod(t *testing.T) {
 		t.Errorf("what the controller reads was lost: %+v", got)
 	}
 	if got.Annotations["dora.dev/owner"] != "amedeo" || len(got.Finalizers) != 1 || len(got.Spec.Containers) != 1 ||
-		got.Spec.Containers[0].Resources.Limits.Name("nvidia.com/gpu", resource.DecimalSI).Value() != 2 ||
-		got.Spec.Containers[0].Resources.Requests.Cpu().MilliValue() != 1500 {
+		got.Spec.Containers[0].Resources.Limits.Name("nvidia.com/gpu", resource.DecimalSI).Value() != 2 {
 		t.Errorf("what the credit controller reads was lost: %+v", got)
 	}
-	if len(got.Annotations) != 1 || got.Spec.Containers[0].Image != "" || len(got.Spec.Containers[0].Resources.Limits) != 1 || len(got.Spec.Containers[0].Resources.Requests) != 1 || got.Status.ContainerStatuses[0].Image != "" {
+	if len(got.Annotations) != 1 || got.Spec.Containers[0].Image != "" || len(got.Spec.Containers[0].Resources.Limits) != 1 || len(got.Spec.Containers[0].Resources.Requests) != 0 || got.Status.ContainerStatuses[0].Image != "" {
 		t.Errorf("the bulk was kept: %+v", got)
+	}
+	// A pod without GPUs keeps its CPUs instead: priced cores are charged from them.
+	cpuPod := pod.DeepCopy()
+	cpuPod.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"memory": resource.MustParse("1Gi")}
+	out, err = trimPod(cpuPod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res := out.(*corev1.Pod).Spec.Containers[0].Resources; res.Requests.Cpu().MilliValue() != 1500 || len(res.Requests) != 1 || len(res.Limits) != 0 {
+		t.Errorf("a CPU pod's resources: %+v, want its CPU request alone", res)
 	}
 	if other, _ := trimPod("not a pod"); other != "not a pod" {
 		t.Error("other objects must pass through")

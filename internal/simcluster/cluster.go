@@ -220,6 +220,10 @@ clientConnection:
 			"--secure-port=0",
 			"--controllers=" + controllers,
 			"--use-service-account-credentials=false",
+			// Its default client limit (20 a second) takes the not-ready taint off a
+			// thousand new nodes in minutes; kwokctl lifts it the same way.
+			"--kube-api-qps=500",
+			"--kube-api-burst=1000",
 		}, kcmArgs...)},
 		{"kube-scheduler", []string{
 			"--config=" + schedulerConfig,

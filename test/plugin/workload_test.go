@@ -58,7 +58,9 @@ func TestDescribeWorkloadShowsConditionsReplicasRevisionsEventsAndItsOwnersCredi
 	var out string
 	eventually(t, time.Minute, "describe shows the owner's credits and the events", func() (bool, string) {
 		out = doraOK(t, "describe", "owned.run", "-g", "amedeo.setti")
-		return strings.Contains(out, "Credits of amedeo.setti in dc-rov-01:") && strings.Contains(out, "ScaleUp") && strings.Contains(out, "Next reset:"), out
+		// Both replicas ready again after the scale-up: the status the rest of the test reads.
+		return strings.Contains(out, "Credits of amedeo.setti in dc-rov-01:") && strings.Contains(out, "ScaleUp") && strings.Contains(out, "Next reset:") &&
+			strings.Contains(out, "AllReplicasReady"), out
 	})
 	mustContain(t, out,
 		"Name:", "owned.run", "Workspace:", "amedeo.setti (namespace amedeo-setti)", "Owner:", "Zone:",

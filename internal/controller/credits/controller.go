@@ -480,7 +480,8 @@ func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, price
 			dn, seen := doraNodes[name]
 			if !seen {
 				dn = &doradev1.Node{}
-				if err := r.client.Get(ctx, types.NamespacedName{Name: name}, dn); err != nil {
+				// Read only: the cache's own object, not a copy of every GPU of it.
+				if err := r.client.Get(ctx, types.NamespacedName{Name: name}, dn, client.UnsafeDisableDeepCopy); err != nil {
 					dn = nil
 				}
 				doraNodes[name] = dn
@@ -489,7 +490,7 @@ func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, price
 				node, seen := nodes[name]
 				if !seen {
 					node = &corev1.Node{}
-					if err := r.client.Get(ctx, types.NamespacedName{Name: name}, node); err != nil {
+					if err := r.client.Get(ctx, types.NamespacedName{Name: name}, node, client.UnsafeDisableDeepCopy); err != nil {
 						node = nil
 					}
 					nodes[name] = node
@@ -499,7 +500,9 @@ func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, price
 				if (source == ambiguous || source == unknown) && !u.Start.IsZero() {
 					r.reportProduct(pod, u.Product)
 				}
-				ctrl.LoggerFrom(ctx).V(1).Info("Charged pod", "pod", klog.KObj(pod), "product", u.Product, "gpus", u.GPUs)
+				if debug := ctrl.LoggerFrom(ctx).V(1); debug.Enabled() {
+					debug.Info("Charged pod", "pod", klog.KObj(pod), "product", u.Product, "gpus", u.GPUs)
+				}
 			} else {
 				u = cpuUsage(u, pod, dn, prices)
 			}
