@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
+	"github.com/dora-hpc/dora-operator/internal/controller/workload"
 	"github.com/dora-hpc/dora-operator/internal/credits"
 	"github.com/dora-hpc/dora-operator/internal/manager"
 	"github.com/dora-hpc/dora-operator/internal/memlimit"
@@ -57,7 +58,7 @@ func main() {
 	var burst int
 	flag.Float64Var(&qps, "kube-api-qps", manager.DefaultKubeAPIQPS, "Requests per second the manager may send to the API server, for each kind of object.")
 	flag.IntVar(&burst, "kube-api-burst", manager.DefaultKubeAPIBurst, "Burst of requests above --kube-api-qps, for each kind of object.")
-	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", manager.DefaultWorkloadConcurrency, "Workloads reconciled at once.")
+	flag.IntVar(&opts.WorkloadConcurrency, "workload-concurrency", workload.DefaultConcurrency, "Workloads reconciled at once.")
 	flag.StringVar(&opts.UsernamePrefix, "username-prefix", "", "Prefix the cluster's authenticator puts before a Dora user's name (as the API server's --oidc-username-prefix): Dora user amedeo.setti is Kubernetes user <prefix>amedeo.setti.")
 	flag.StringVar(&opts.HelperImage, "helper-image", nfs.DefaultHelperImage, "Image of the Jobs that create, copy and remove volume directories on NFS (needs sh, mkdir, chmod, cp, rm).")
 	flag.StringVar(&resetDay, credits.FlagResetDay, "Sunday", "Weekday on which the credits' week resets.")

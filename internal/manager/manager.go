@@ -91,7 +91,7 @@ type Options struct {
 	// Secret, a test's).
 	WebhookCerts *WebhookCerts
 	// WorkloadConcurrency is how many workloads are reconciled at once
-	// (DefaultWorkloadConcurrency when 0).
+	// (workload.DefaultConcurrency when 0).
 	WorkloadConcurrency int
 	// HelperImage runs the Jobs that create, copy and remove volume directories (default
 	// busybox).
@@ -122,12 +122,6 @@ const (
 	DefaultKubeAPIQPS   = 300
 	DefaultKubeAPIBurst = 600
 )
-
-// DefaultWorkloadConcurrency is how many workloads are reconciled at once unless told
-// otherwise (--workload-concurrency). Measured with make bench: 64 workers started pods
-// sooner under a steady 50 workloads/s (p50 1.4 s against 2.1 s) but cost more (19.4
-// against 10.9 CPU-seconds per 1,000 workloads, 197 against 159 MiB) and no throughput.
-const DefaultWorkloadConcurrency = 16
 
 // Scheme returns a scheme with the Kubernetes and Dora kinds.
 func Scheme() *runtime.Scheme {

@@ -65,7 +65,11 @@ type Options struct {
 	APIReader client.Reader
 }
 
-// DefaultConcurrency is how many workloads are reconciled at once unless told otherwise.
+// DefaultConcurrency is how many workloads are reconciled at once unless told otherwise
+// (--workload-concurrency). Measured with make bench: 64 workers started pods sooner under a
+// steady 50 workloads/s (p50 1.4 s against 2.1 s) but cost more (19.4 against 10.9
+// CPU-seconds per 1,000 workloads, 197 against 159 MiB, more status writes in a burst) for
+// no throughput.
 const DefaultConcurrency = 16
 
 // Reconciler turns Workloads into pods and services.
