@@ -56,6 +56,9 @@ type Options struct {
 	// keep a big fleet Ready at less cost, and the node lifecycle controller's grace period
 	// grows with them (one and a half leases). Default: 40.
 	NodeLeaseSeconds int
+	// QuietKwok makes kwok log warnings and errors only: at its default level it logs every
+	// pod it moves, a line a pod for a bench of tens of thousands.
+	QuietKwok bool
 }
 
 // defaultNodeLeaseSeconds is the fake nodes' lease length unless told otherwise.
@@ -162,7 +165,7 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 		return c, nil
 	}
 
-	if err := c.startComponents(opts.BinDir, opts.Kwok, opts.NodeLeaseSeconds); err != nil {
+	if err := c.startComponents(opts); err != nil {
 		return c, err
 	}
 	if err := c.AddNodes(ctx, opts.Fleet); err != nil {
@@ -172,10 +175,28 @@ func Start(ctx context.Context, opts Options) (c *Cluster, err error) {
 }
 
 // startComponents starts kube-controller-manager, kube-scheduler and kwok.
-func (c *Cluster) startComponents(binDir string, kwok *KwokServer, leaseSeconds int) error {
+func (c *Cluster) startComponents(opts Options) error {
+	binDir, kwok, leaseSeconds := opts.BinDir, opts.Kwok, opts.NodeLeaseSeconds
 	kwokArgs, err := kwok.args()
 	if err != nil {
 		return err
+	}
+	// kwok moves pods through their stages four at a time by default, one API round trip
+	// each: a few hundred pods a second at best, so tens of thousands of pods would take
+	// longer to run than the manager takes to make them.
+	kwokConfig := filepath.Join(c.workDir, "kwok-options.yaml")
+	if err := os.WriteFile(kwokConfig, []byte(`apiVersion: config.kwok.x-k8s.io/v1alpha1
+kind: KwokConfiguration
+options:
+  podPlayStageParallelism: 16
+  nodePlayStageParallelism: 8
+  nodeLeaseParallelism: 8
+`), 0o600); err != nil {
+		return err
+	}
+	kwokArgs = append(kwokArgs, "--config="+kwokConfig)
+	if opts.QuietKwok {
+		kwokArgs = append(kwokArgs, "--v=WARN")
 	}
 	kcmArgs := []string{}
 	if leaseSeconds <= 0 {

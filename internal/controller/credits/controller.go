@@ -87,7 +87,13 @@ type Reconciler struct {
 	// reconcile reads all their pods, and a sweep of a thousand workloads starting is tens
 	// of thousands of pod events.
 	window *coalesce.Window
+	// byAccount reads the cached pods of an account straight from the informer's store,
+	// set up with the manager; nil (a client without an informer) lists the field index.
+	byAccount indexes.StoreLookup
 }
+
+// podsByAccount is the pod informer's own index of indexes.PodAccount, read by byAccount.
+const podsByAccount = "dora.dev/credit-account"
 
 // podWindow is the least time between two reconciles of one user that pod events ask for.
 const podWindow = time.Second
@@ -273,12 +279,11 @@ func (r *Reconciler) reconcileUnowned(ctx context.Context) (ctrl.Result, error) 
 // releaseOrphans lets go the ended pods of an owner who is no User (the User was deleted):
 // there is nobody to charge, and a pod kept forever would keep its namespace from going.
 func (r *Reconciler) releaseOrphans(ctx context.Context, owner string, now time.Time) error {
-	var list corev1.PodList
-	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: owner}); err != nil {
-		return fmt.Errorf("listing the pods of %s: %w", owner, err)
+	pods, err := r.podsOf(ctx, owner)
+	if err != nil {
+		return err
 	}
-	for i := range list.Items {
-		pod := &list.Items[i]
+	for _, pod := range pods {
 		if podUsage(pod, "", now).End.IsZero() || !controllerutil.ContainsFinalizer(pod, doradev1.FinalizerCredits) {
 			continue
 		}
@@ -463,18 +468,15 @@ func (r *Reconciler) prices(ctx context.Context, now time.Time) (credits.Prices,
 // GPUs' model is a guess (a node of several models whose agent maps none of its GPUs to
 // it) or unknown gets an event, once; one charged as its node's only model does not.
 func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, prices credits.Prices) ([]*corev1.Pod, []credits.PodUsage, error) {
-	var list corev1.PodList
-	// The cache's own pods, not copies (a user may have tens of thousands): read here, and
-	// copied before the one write made of them (removeFinalizer).
-	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: user}, client.UnsafeDisableDeepCopy); err != nil {
-		return nil, nil, fmt.Errorf("listing the pods of %s: %w", user, err)
+	cached, err := r.podsOf(ctx, user)
+	if err != nil {
+		return nil, nil, err
 	}
-	pods := make([]*corev1.Pod, 0, len(list.Items))
-	usages := make([]credits.PodUsage, 0, len(list.Items))
+	pods := make([]*corev1.Pod, 0, len(cached))
+	usages := make([]credits.PodUsage, 0, len(cached))
 	// Many pods share a node: each node is read once.
 	doraNodes, nodes := map[string]*doradev1.Node{}, map[string]*corev1.Node{}
-	for i := range list.Items {
-		pod := &list.Items[i]
+	for _, pod := range cached {
 		u := podUsage(pod, "", now)
 		if name := pod.Spec.NodeName; name != "" {
 			dn, seen := doraNodes[name]
@@ -511,6 +513,34 @@ func (r *Reconciler) pods(ctx context.Context, user string, now time.Time, price
 		usages = append(usages, u)
 	}
 	return pods, usages, nil
+}
+
+// podsOf is the cached pods charged to an account (indexes.PodAccount): the cache's own
+// objects, not copies (a user may have tens of thousands), read here and copied before the
+// one write made of them (removeFinalizer).
+func (r *Reconciler) podsOf(ctx context.Context, account string) ([]*corev1.Pod, error) {
+	if r.byAccount != nil {
+		objs, err := r.byAccount(account)
+		if err != nil {
+			return nil, fmt.Errorf("reading the pods of %s from the cache: %w", account, err)
+		}
+		pods := make([]*corev1.Pod, 0, len(objs))
+		for _, o := range objs {
+			if pod, ok := o.(*corev1.Pod); ok {
+				pods = append(pods, pod)
+			}
+		}
+		return pods, nil
+	}
+	var list corev1.PodList
+	if err := r.client.List(ctx, &list, client.MatchingFields{indexes.PodOwner: account}, client.UnsafeDisableDeepCopy); err != nil {
+		return nil, fmt.Errorf("listing the pods of %s: %w", account, err)
+	}
+	pods := make([]*corev1.Pod, len(list.Items))
+	for i := range list.Items {
+		pods[i] = &list.Items[i]
+	}
+	return pods, nil
 }
 
 // reportProduct says, once per pod, that its GPUs' model could not be told and what it is
@@ -567,6 +597,11 @@ func hasTrue(conds []metav1.Condition, t string) bool {
 // UserCredit or pods change (at most once per podWindow for the pods), and every user when
 // a price does.
 func (r *Reconciler) SetupWithManager(mgr ctrl.Manager) error {
+	byAccount, err := indexes.NewStoreLookup(context.Background(), mgr.GetCache(), &corev1.Pod{}, podsByAccount, indexes.PodAccount)
+	if err != nil {
+		return err
+	}
+	r.byAccount = byAccount
 	return ctrl.NewControllerManagedBy(mgr).
 		Named("credits").
 		For(&doradev1.User{}).

@@ -10,6 +10,8 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	doradev1 "github.com/dora-hpc/dora-operator/api/v1alpha1"
 )
 
 // podlessCache is the manager's cache a moment after it created pods: it shows none of them.
@@ -51,5 +53,38 @@ func TestPodsOnTheirWayToTheCacheAreNotCreatedAgain(t *testing.T) {
 	e.reconcile()
 	if got := e.writes["create pod"]; got != 8 {
 		t.Errorf("pods created once the pods never seen are past createExpectation: %d, want 8 (the 4 again)", got)
+	}
+}
+
+// A workload deleted before the cache showed its pods leaves nothing behind: once it is
+// gone, what it created more than createExpectation ago is forgotten; a create of a
+// moment ago (another workload's, on its way) is kept.
+func TestADeletedWorkloadsCreatesAreForgotten(t *testing.T) {
+	e := newHistoryEnv(t, testWorkload(2, image("pytorch:1")))
+	clk := clocktesting.NewFakePassiveClock(time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC))
+	e.r.clock = clk
+	e.r.client = podlessCache{e.r.client}
+	e.reconcile()
+	clk.SetTime(clk.Now().Add(createExpectation))
+	onItsWay := client.ObjectKey{Namespace: "team", Name: "other-0"}
+	e.r.creating.Store(onItsWay, clk.Now())
+
+	wl := &doradev1.Workload{}
+	if err := e.c.Get(e.ctx, e.key, wl); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.c.Delete(e.ctx, wl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.r.Reconcile(e.ctx, ctrl.Request{NamespacedName: e.key}); err != nil {
+		t.Fatal(err)
+	}
+	var left []client.ObjectKey
+	e.r.creating.Range(func(key, _ any) bool {
+		left = append(left, key.(client.ObjectKey))
+		return true
+	})
+	if diff := cmp.Diff([]client.ObjectKey{onItsWay}, left); diff != "" {
+		t.Errorf("creates remembered after the workload went (-want +got):\n%s", diff)
 	}
 }

@@ -258,3 +258,29 @@ func TestSyncServicesReportsANameAnotherServiceHolds(t *testing.T) {
 		t.Errorf("train-1-http: %v, owner %v; want it made, the workload's", err, metav1.GetControllerOf(made))
 	}
 }
+
+// The cache keeps only Dora's services: a service of the name that is nobody's workload's
+// (no label, so not in the cache) is read from the API server, and reported, not taken as
+// the workload's own.
+func TestCreateServiceReadsAnUncachedNameHolderFromTheAPIServer(t *testing.T) {
+	ctx := context.Background()
+	wl := testWorkload(1, withPorts(httpPort))
+	foreign := corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "train-0-http"}}
+	server := testclient.NewBuilder().WithObjects(wl, &foreign).Build()
+	cached := testclient.NewBuilder().WithObjects(wl).WithInterceptorFuncs(interceptor.Funcs{
+		Create: func(ctx context.Context, _ client.WithWatch, obj client.Object, opts ...client.CreateOption) error {
+			return server.Create(ctx, obj, opts...) // writes go to the API server
+		},
+	}).Build()
+	r := NewReconciler(cached, nil, clocktesting.NewFakeClock(time.Now()), Options{APIReader: server})
+
+	got, err := r.syncServices(ctx, wl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &blocker{reason: doradev1.ReasonPortUnavailable, message: "the API server refused a NodePort: " +
+		"service train-0-http already exists and is not this workload's; rename one of the two workloads"}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(blocker{})); diff != "" {
+		t.Errorf("blocker (-want +got):\n%s", diff)
+	}
+}

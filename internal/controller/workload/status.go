@@ -280,8 +280,10 @@ func truncate(s string, n int) string {
 func equalStatus(a, b doradev1.WorkloadStatus) bool { return apiequality.Semantic.DeepEqual(a, b) }
 
 // statusDelay is how long a workload whose pods are on their way may show a status behind
-// them. Counting replicas up one by one would otherwise cost a write per pod event.
-const statusDelay = 2 * time.Second
+// them. Counting replicas up one by one would otherwise cost a write per pod event, and a
+// burst of workloads whose pods start slowly (large images, a busy cluster) a write every
+// few seconds each; what users act on (a condition, the phase) is written at once anyway.
+const statusDelay = 10 * time.Second
 
 // firstStatusDelay is the longest a new workload's first status waits for its pods to
 // arrive (run, finish or wait for hardware). Pods that start as usual run well within it,

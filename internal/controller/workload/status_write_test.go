@@ -53,8 +53,8 @@ func TestStatusWriteDecision(t *testing.T) {
 
 		// Later: what users act on at once, counts batched while pods are on their way.
 		{"settled: written at once", status(1, doradev1.WorkloadPhasePending, "3/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "4/4", isReady), 0, false, true, 0},
-		{"a count moves while pods are on their way: waits", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "2/4", notReady), time.Second, true, false, time.Second},
-		{"a count moves, long after the last write: written", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "2/4", notReady), 3 * time.Second, true, true, 0},
+		{"a count moves while pods are on their way: waits", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "2/4", notReady), time.Second, true, false, statusDelay - time.Second},
+		{"a count moves, long after the last write: written", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseRunning, "2/4", notReady), statusDelay + time.Second, true, true, 0},
 		{"queued: written at once", status(1, doradev1.WorkloadPhasePending, "0/4", notReady), status(1, doradev1.WorkloadPhaseQueued, "0/4", notReady, queued), 0, true, true, 0},
 		{"new generation: written at once", status(1, doradev1.WorkloadPhaseRunning, "4/4", isReady), status(2, doradev1.WorkloadPhaseRunning, "4/4", isReady), 0, true, true, 0},
 	}
