@@ -59,6 +59,11 @@ type Options struct {
 	// QuietKwok makes kwok log warnings and errors only: at its default level it logs every
 	// pod it moves, a line a pod for a bench of tens of thousands.
 	QuietKwok bool
+	// KwokPodParallelism is how many pods kwok moves through their stages at once, one API
+	// round trip each; with it, kwok also works on 8 nodes' stages and 8 leases at once. 0
+	// keeps kwok's defaults (4 of each): a few hundred pods a second at best, so a bench's
+	// tens of thousands of pods would wait on kwok longer than on the manager.
+	KwokPodParallelism int
 }
 
 // defaultNodeLeaseSeconds is the fake nodes' lease length unless told otherwise.
@@ -181,20 +186,19 @@ func (c *Cluster) startComponents(opts Options) error {
 	if err != nil {
 		return err
 	}
-	// kwok moves pods through their stages four at a time by default, one API round trip
-	// each: a few hundred pods a second at best, so tens of thousands of pods would take
-	// longer to run than the manager takes to make them.
-	kwokConfig := filepath.Join(c.workDir, "kwok-options.yaml")
-	if err := os.WriteFile(kwokConfig, []byte(`apiVersion: config.kwok.x-k8s.io/v1alpha1
+	if opts.KwokPodParallelism > 0 {
+		kwokConfig := filepath.Join(c.workDir, "kwok-options.yaml")
+		if err := os.WriteFile(kwokConfig, []byte(fmt.Sprintf(`apiVersion: config.kwok.x-k8s.io/v1alpha1
 kind: KwokConfiguration
 options:
-  podPlayStageParallelism: 16
+  podPlayStageParallelism: %d
   nodePlayStageParallelism: 8
   nodeLeaseParallelism: 8
-`), 0o600); err != nil {
-		return err
+`, opts.KwokPodParallelism)), 0o600); err != nil {
+			return err
+		}
+		kwokArgs = append(kwokArgs, "--config="+kwokConfig)
 	}
-	kwokArgs = append(kwokArgs, "--config="+kwokConfig)
 	if opts.QuietKwok {
 		kwokArgs = append(kwokArgs, "--v=WARN")
 	}

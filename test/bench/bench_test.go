@@ -102,7 +102,7 @@ func BenchmarkWorkloadsToPods(b *testing.B) {
 	// The admission webhooks are in the measured path, as in a cluster.
 	// Two-minute node leases: kwok renews a thousand 40-second ones 100 times a second,
 	// load that is neither the raw client's nor the manager's.
-	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet, WebhookDirs: []string{filepath.Join(root, "config", "webhook")}, NodeLeaseSeconds: 120, QuietKwok: true})
+	cluster, err := simcluster.Start(ctx, simcluster.Options{Fleet: fleet, WebhookDirs: []string{filepath.Join(root, "config", "webhook")}, NodeLeaseSeconds: 120, QuietKwok: true, KwokPodParallelism: 16})
 	if err != nil {
 		b.Fatal(err)
 	}
