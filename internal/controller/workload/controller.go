@@ -70,11 +70,11 @@ type Options struct {
 // (--workload-concurrency). A worker waits on the API server for a new workload's pods and
 // again for its status, so the workers needed grow with the API server's latency under
 // load. Measured with make bench (1,000 workloads of 4 pods on 250 fake nodes, one run
-// each): 16 workers made the pods at 0.69-0.71x a raw client's pace; 32 at 1.03x, still
-// one status write a workload, 11.2 CPU-seconds per 1,000 workloads; 48 at 0.87-0.95x,
-// 14.6-15.7 CPU-seconds, and most workloads' first status written before their pods ran
-// (the pods were made faster than the simulated kubelets ran them), 6.3-6.6 writes a
-// workload.
+// each): 16 workers made the pods at 0.69x and 0.71x a raw client's pace; 32 at 0.84x to
+// 1.05x for 11-15 CPU-seconds per 1,000 workloads; 48 at 0.87x and 0.95x for 15-16. The
+// sooner pods are made, the likelier a first status is written before the (simulated)
+// kubelets run them: 5.0 writes a workload at 16, 5.0-6.6 at 32 and 48. See the README's
+// Performance section.
 const DefaultConcurrency = 32
 
 // Reconciler turns Workloads into pods and services.
