@@ -237,15 +237,7 @@ func TestSyncServicesReportsANameAnotherServiceHolds(t *testing.T) {
 	}).Build()
 	r := NewReconciler(c, nil, clocktesting.NewFakeClock(time.Now()), Options{})
 
-	got, err := r.syncServices(ctx, wl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &blocker{reason: doradev1.ReasonPortUnavailable, message: "the API server refused a NodePort: " +
-		"service train-0-http already exists and is not this workload's; rename one of the two workloads"}
-	if diff := cmp.Diff(want, got, cmp.AllowUnexported(blocker{})); diff != "" {
-		t.Errorf("blocker (-want +got):\n%s", diff)
-	}
+	expectNameTaken(ctx, t, r, wl)
 	if diff := cmp.Diff([]string{"delete train-5-http", "create train-0-http", "create train-1-http"}, calls); diff != "" {
 		t.Errorf("calls (-want +got):\n%s", diff)
 	}
@@ -274,6 +266,13 @@ func TestCreateServiceReadsAnUncachedNameHolderFromTheAPIServer(t *testing.T) {
 	}).Build()
 	r := NewReconciler(cached, nil, clocktesting.NewFakeClock(time.Now()), Options{APIReader: server})
 
+	expectNameTaken(ctx, t, r, wl)
+}
+
+// expectNameTaken syncs the workload's services and expects the report that another's
+// service holds train-0-http.
+func expectNameTaken(ctx context.Context, t *testing.T, r *Reconciler, wl *doradev1.Workload) {
+	t.Helper()
 	got, err := r.syncServices(ctx, wl)
 	if err != nil {
 		t.Fatal(err)
